@@ -1,0 +1,71 @@
+"""Named refusals of the ledger.
+
+Every refusal carries a stable machine-readable ``code`` (the RFC 9457 problem
+type suffix), the offending ``field`` when one is to blame, and a sentence a
+clerk can act on. The HTTP layer maps them to status codes in one table.
+"""
+
+
+class LedgerError(Exception):
+    code = "ledger-error"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class InvalidInput(LedgerError):
+    """A value is malformed or impossible (bad NIK, 30 February, negative quota)."""
+
+    code = "invalid-input"
+
+
+class ProgramNotFound(LedgerError):
+    code = "program-not-found"
+
+
+class ProgramAlreadyOpen(LedgerError):
+    code = "program-already-open"
+
+
+class ParticipantNotFound(LedgerError):
+    code = "participant-not-found"
+
+
+class NotMatched(LedgerError):
+    """Enrollment of a candidate the civil registry has not matched (tidak padan)."""
+
+    code = "not-matched"
+
+
+class AlreadyEnrolled(LedgerError):
+    code = "already-enrolled"
+
+
+class AlreadyTerminated(LedgerError):
+    code = "already-terminated"
+
+
+class QuotaFull(LedgerError):
+    code = "quota-full"
+
+
+class OverAgeCap(LedgerError):
+    code = "over-age-cap"
+
+
+class OutsideCoverageWindow(LedgerError):
+    code = "outside-coverage-window"
+
+
+class ConcurrencyConflict(LedgerError):
+    """Another writer changed the same stream first; re-read and try again."""
+
+    code = "concurrency-conflict"
+
+
+class ImportRejected(LedgerError):
+    """A whole import file is unusable (wrong columns, bad encoding, empty)."""
+
+    code = "import-rejected"

@@ -1,0 +1,211 @@
+"""Every fact the ledger records, as an immutable event with a stable type name.
+
+Events are msgspec Structs holding business data only: ids, dates, integer
+Rupiah, no floats and nothing derived. Who recorded a fact and when travels
+beside it in ``EventMeta``; the stored form is ``{"meta": ..., "data": ...}``
+under the event's ``TYPE`` (for example ``participant.enrolled.v1``), which is
+what the log stores as its topic. Type names never come from module paths, so
+stored events stay readable after code moves; a changed payload gets a new
+version suffix and the old class stays to read old events.
+
+docs/events.md describes every type below and a test keeps it in step.
+"""
+
+from datetime import date, datetime
+from typing import Any, ClassVar, Literal
+
+import msgspec
+
+Sex = Literal["L", "P"]
+"""L = laki-laki (male), P = perempuan (female), as on the KTP and in the NIK."""
+
+FundingSource = Literal["APBD", "APBN", "CSR", "DANA_DESA"]
+VerificationOutcome = Literal["matched", "mismatched"]
+VerificationMethod = Literal["registry", "manual"]
+TerminationReason = Literal["died", "moved", "withdrawn"]
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    TYPE: ClassVar[str]
+
+
+class EventMeta(msgspec.Struct, frozen=True, kw_only=True):
+    """Who recorded an event, when (UTC), and under which command id."""
+
+    actor_id: str
+    actor_role: str
+    recorded_at: datetime
+    command_id: str | None = None
+
+
+# Program (one cooperation agreement, PKS, of a region with BPJS TK for a fiscal year)
+
+
+class ProgramOpened(Event, frozen=True, kw_only=True):
+    TYPE = "program.opened.v1"
+    program_id: str
+    region_code: str
+    region_name: str
+    fiscal_year: int
+    agreement_ref: str
+    quota_total: int
+    cohort_quotas: dict[str, int]
+    budget_idr: dict[FundingSource, int]
+    coverage_start: date
+    coverage_end: date
+    enrollment_age_cap: int
+    p3ke_cohorts: list[str] = []
+
+
+class ProgramQuotaRevised(Event, frozen=True, kw_only=True):
+    """A new quota replacing the old one in full, e.g. by APBD-Perubahan."""
+
+    TYPE = "program.quota_revised.v1"
+    quota_total: int
+    cohort_quotas: dict[str, int]
+    reason: str
+    revision_ref: str
+
+
+class ProgramBudgetRevised(Event, frozen=True, kw_only=True):
+    """A new budget per funding source replacing the old one in full."""
+
+    TYPE = "program.budget_revised.v1"
+    budget_idr: dict[FundingSource, int]
+    reason: str
+    revision_ref: str
+
+
+class SeatAllocated(Event, frozen=True, kw_only=True):
+    """One quota seat taken by an enrollment; written with it, atomically, so
+    that two enrollments racing for the last seat cannot both win."""
+
+    TYPE = "program.seat_allocated.v1"
+    participant_id: str
+    cohort: str
+
+
+class SeatReleased(Event, frozen=True, kw_only=True):
+    """A seat given back when an enrolled participant is terminated."""
+
+    TYPE = "program.seat_released.v1"
+    participant_id: str
+    cohort: str
+
+
+# Participant (one person, by NIK, in one program)
+
+
+class CandidateSubmitted(Event, frozen=True, kw_only=True):
+    """A village's submission of a candidate. Submitting the same NIK again
+    appends another of these to the same stream; it never makes a second person."""
+
+    TYPE = "participant.submitted.v1"
+    program_id: str
+    nik: str
+    full_name: str
+    birth_date: date
+    sex: Sex
+    mother_name: str
+    address: str
+    village: str
+    occupation: str
+    cohort: str
+    submitted_by: str
+
+
+class CandidateCorrected(Event, frozen=True, kw_only=True):
+    """Corrected identity data; fields left out are unchanged. Sends the
+    candidate back to verification."""
+
+    TYPE = "participant.corrected.v1"
+    reason: str
+    full_name: str | None = None
+    birth_date: date | None = None
+    sex: Sex | None = None
+    mother_name: str | None = None
+    address: str | None = None
+    village: str | None = None
+    occupation: str | None = None
+    cohort: str | None = None
+
+
+class MismatchReason(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a candidate is tidak padan. ``code`` is one of docs/events.md's reason codes."""
+
+    code: str
+    field: str
+    detail: str
+    score: int | None = None
+
+
+class VerificationRecorded(Event, frozen=True, kw_only=True):
+    """The outcome of matching (pemadanan) against the civil registry, or of a
+    verification done elsewhere and recorded by hand (method ``manual``)."""
+
+    TYPE = "participant.verified.v1"
+    outcome: VerificationOutcome
+    reasons: list[MismatchReason]
+    method: VerificationMethod
+    source: str
+    verified_on: date
+    name_score: int | None = None
+
+
+class ParticipantEnrolled(Event, frozen=True, kw_only=True):
+    TYPE = "participant.enrolled.v1"
+    kpj: str
+    coverage_start: date
+    batch: str
+
+
+class ParticipantTerminated(Event, frozen=True, kw_only=True):
+    TYPE = "participant.terminated.v1"
+    reason: TerminationReason
+    effective_date: date
+    note: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.TYPE: cls
+    for cls in (
+        ProgramOpened,
+        ProgramQuotaRevised,
+        ProgramBudgetRevised,
+        SeatAllocated,
+        SeatReleased,
+        CandidateSubmitted,
+        CandidateCorrected,
+        VerificationRecorded,
+        ParticipantEnrolled,
+        ParticipantTerminated,
+    )
+}
+
+
+class _Stored(msgspec.Struct, frozen=True):
+    meta: EventMeta
+    data: Any
+
+
+_encoder = msgspec.json.Encoder()
+_decoders = {
+    name: msgspec.json.Decoder(
+        msgspec.defstruct(f"Stored_{cls.__name__}", [("meta", EventMeta), ("data", cls)])
+    )
+    for name, cls in EVENT_TYPES.items()
+}
+
+
+def encode(event: Event, meta: EventMeta) -> tuple[str, bytes]:
+    """Return the stored (type name, bytes) of an event."""
+    return event.TYPE, _encoder.encode(_Stored(meta, event))
+
+
+def decode(type_name: str, state: bytes) -> tuple[Event, EventMeta]:
+    try:
+        decoder = _decoders[type_name]
+    except KeyError:
+        raise ValueError(f"unknown event type {type_name!r} in the log") from None
+    stored = decoder.decode(state)
+    return stored.data, stored.meta

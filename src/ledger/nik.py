@@ -1,0 +1,48 @@
+"""NIK (Nomor Induk Kependudukan): parse, and cross-check against declared data.
+
+Format and the encoded birth date come from python-stdnum. What stdnum cannot
+know is the person: the declared birth date and sex must agree with those the
+NIK encodes (women have 40 added to the day), and a NIK issued outside the
+program's region is a finding for verification, not a parse error, because a
+NIK never changes when a person moves.
+"""
+
+from datetime import date
+
+from stdnum import exceptions as stdnum_errors
+from stdnum.id import nik as stdnum_nik
+
+from ledger.errors import InvalidInput
+from ledger.events import Sex
+
+
+def parse(raw: str) -> str:
+    """Return the compact 16-digit NIK, or refuse it saying what is wrong."""
+    try:
+        return stdnum_nik.validate(raw)
+    except stdnum_errors.InvalidLength:
+        raise InvalidInput("NIK must have exactly 16 digits", field="nik") from None
+    except stdnum_errors.InvalidFormat:
+        raise InvalidInput("NIK must contain digits only", field="nik") from None
+    except stdnum_errors.InvalidComponent:
+        raise InvalidInput(
+            "NIK encodes an impossible birth date or an unknown province/regency",
+            field="nik",
+        ) from None
+
+
+def encoded_sex(nik: str) -> Sex:
+    return "P" if int(nik[6:8]) > 40 else "L"
+
+
+def encoded_birth_date_matches(nik: str, birth_date: date) -> bool:
+    """The NIK holds only DDMMYY, so compare day, month and two-digit year."""
+    day = int(nik[6:8]) % 40
+    month = int(nik[8:10])
+    year = int(nik[10:12])
+    return (birth_date.day, birth_date.month, birth_date.year % 100) == (day, month, year)
+
+
+def region_of(nik: str) -> str:
+    """Province and regency/city (4 digits): district codes may be retired by splits."""
+    return nik[:4]

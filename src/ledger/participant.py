@@ -1,0 +1,260 @@
+"""Participant: one person, by NIK, in one program, from submission to termination.
+
+    awaiting_verification -> matched | mismatched -> (corrected) -> awaiting_verification
+    matched -> enrolled;  any -> terminated
+
+The stream id is derived from (program, NIK), so a village submitting the
+same NIK again lands on the same stream and never creates a second person.
+Deciders here are pure: given the current state and a command they return the
+events to append, or raise a named refusal.
+"""
+
+import re
+import uuid
+from datetime import date
+from typing import Literal
+
+import msgspec
+
+from ledger import nik as nik_rules
+from ledger.errors import (
+    AlreadyEnrolled,
+    AlreadyTerminated,
+    InvalidInput,
+    NotMatched,
+    OutsideCoverageWindow,
+    OverAgeCap,
+    ParticipantNotFound,
+)
+from ledger.events import (
+    CandidateCorrected,
+    CandidateSubmitted,
+    Event,
+    MismatchReason,
+    ParticipantEnrolled,
+    ParticipantTerminated,
+    Sex,
+    TerminationReason,
+    VerificationOutcome,
+    VerificationRecorded,
+)
+from ledger.program import Program
+from ledger.verification import REASON_CODES, Candidate
+
+PARTICIPANT_NAMESPACE = uuid.UUID("0c8f5b7e-3f4a-4d52-a6f1-9b1e7d2c4a10")
+KPJ_PATTERN = re.compile(r"^\d{11}$")
+
+Status = Literal["awaiting_verification", "matched", "mismatched", "enrolled", "terminated"]
+
+
+def stream_id(program_id: str, nik: str) -> uuid.UUID:
+    return uuid.uuid5(PARTICIPANT_NAMESPACE, f"participant/{program_id}/{nik}")
+
+
+class CandidateData(msgspec.Struct, frozen=True, kw_only=True):
+    """A candidate as a village submits it (the body of a submission)."""
+
+    nik: str
+    full_name: str
+    birth_date: date
+    sex: Sex
+    mother_name: str
+    address: str
+    village: str
+    occupation: str
+    cohort: str
+    submitted_by: str
+
+
+class CorrectCandidate(msgspec.Struct, frozen=True, kw_only=True):
+    reason: str
+    full_name: str | None = None
+    birth_date: date | None = None
+    sex: Sex | None = None
+    mother_name: str | None = None
+    address: str | None = None
+    village: str | None = None
+    occupation: str | None = None
+    cohort: str | None = None
+
+
+class RecordVerification(msgspec.Struct, frozen=True, kw_only=True):
+    """A verification done elsewhere (e.g. at Disdukcapil's counter), recorded by hand."""
+
+    outcome: VerificationOutcome
+    source: str
+    verified_on: date
+    reasons: list[MismatchReason] = []
+
+
+class Enroll(msgspec.Struct, frozen=True, kw_only=True):
+    kpj: str
+    coverage_start: date
+    batch: str
+
+
+class Terminate(msgspec.Struct, frozen=True, kw_only=True):
+    reason: TerminationReason
+    effective_date: date
+    note: str = ""
+
+
+class Participant(msgspec.Struct, frozen=True, kw_only=True):
+    program_id: str
+    data: CandidateData
+    status: Status
+    reasons: list[MismatchReason] = []
+    name_score: int | None = None
+    kpj: str | None = None
+    coverage_start: date | None = None
+    earlier_identities: list[tuple[str, date]] = []
+
+    def as_candidate(self) -> Candidate:
+        d = self.data
+        return Candidate(nik=d.nik, full_name=d.full_name, birth_date=d.birth_date, sex=d.sex,
+                         mother_name=d.mother_name, earlier_identities=self.earlier_identities)
+
+
+def evolve(state: Participant | None, event: Event) -> Participant:
+    match event:
+        case CandidateSubmitted():
+            data = CandidateData(**{f: getattr(event, f) for f in CandidateData.__struct_fields__})
+            if state is None:
+                return Participant(program_id=event.program_id, data=data,
+                                   status="awaiting_verification")
+            earlier = [*state.earlier_identities, (state.data.full_name, state.data.birth_date)]
+            return msgspec.structs.replace(state, data=data, status="awaiting_verification",
+                                           reasons=[], earlier_identities=earlier)
+        case CandidateCorrected():
+            changes = {f: v for f, v in msgspec.structs.asdict(event).items()
+                       if f != "reason" and v is not None}
+            # The officer's correction settles who this NIK belongs to.
+            return msgspec.structs.replace(
+                state, data=msgspec.structs.replace(state.data, **changes),
+                status="awaiting_verification", reasons=[], earlier_identities=[])
+        case VerificationRecorded():
+            return msgspec.structs.replace(state, status=event.outcome, reasons=event.reasons,
+                                           name_score=event.name_score)
+        case ParticipantEnrolled():
+            return msgspec.structs.replace(state, status="enrolled", kpj=event.kpj,
+                                           coverage_start=event.coverage_start)
+        case ParticipantTerminated():
+            return msgspec.structs.replace(state, status="terminated")
+    raise ValueError(f"{event.TYPE} does not belong to a participant stream")
+
+
+def submit(state: Participant | None, program: Program, data: CandidateData,
+           today: date) -> list[Event]:
+    data = _checked(data, program, today)
+    if state is not None:
+        if state.data == data:
+            return []
+        _refuse_when_closed(state)
+    return [CandidateSubmitted(program_id=program.program_id,
+                               **msgspec.structs.asdict(data))]
+
+
+def correct(state: Participant | None, program: Program, command: CorrectCandidate,
+            today: date) -> list[Event]:
+    state = _existing(state)
+    _refuse_when_closed(state)
+    if not command.reason.strip():
+        raise InvalidInput("a correction needs its reason", field="reason")
+    changes = {f: v for f, v in msgspec.structs.asdict(command).items()
+               if f != "reason" and v is not None and getattr(state.data, f) != v}
+    if not changes:
+        raise InvalidInput("the correction changes nothing", field="reason")
+    _checked(msgspec.structs.replace(state.data, **changes), program, today)
+    return [CandidateCorrected(reason=command.reason, **changes)]
+
+
+def verify(state: Participant | None, outcome: VerificationRecorded) -> list[Event]:
+    """Record a registry or manual verification; the same verdict twice appends nothing."""
+    state = _existing(state)
+    _refuse_when_closed(state)
+    if state.status == outcome.outcome and state.reasons == outcome.reasons:
+        return []
+    return [outcome]
+
+
+def manual_verification(command: RecordVerification, today: date) -> VerificationRecorded:
+    if not command.source.strip():
+        raise InvalidInput("name where the verification was done (e.g. the letter number)",
+                           field="source")
+    if command.verified_on > today:
+        raise InvalidInput("verified_on is in the future", field="verified_on")
+    if command.outcome == "matched" and command.reasons:
+        raise InvalidInput("a matched verification carries no mismatch reasons", field="reasons")
+    if command.outcome == "mismatched" and not command.reasons:
+        raise InvalidInput("a mismatched verification needs at least one reason",
+                           field="reasons")
+    unknown = [r.code for r in command.reasons if r.code not in REASON_CODES]
+    if unknown:
+        raise InvalidInput(f"unknown reason codes {unknown}", field="reasons")
+    return VerificationRecorded(outcome=command.outcome, reasons=command.reasons,
+                                method="manual", source=command.source,
+                                verified_on=command.verified_on)
+
+
+def enroll(state: Participant | None, program: Program, command: Enroll) -> list[Event]:
+    state = _existing(state)
+    _refuse_when_closed(state)
+    if state.status != "matched":
+        raise NotMatched(f"only a matched (padan) candidate can be enrolled; this one is "
+                         f"{state.status}")
+    if not KPJ_PATTERN.match(command.kpj):
+        raise InvalidInput("kpj must be the 11-digit BPJS TK membership number", field="kpj")
+    if not command.batch.strip():
+        raise InvalidInput("name the enrollment batch (phase)", field="batch")
+    if not program.coverage_start <= command.coverage_start <= program.coverage_end:
+        raise OutsideCoverageWindow(
+            f"coverage_start must fall within the program's coverage window "
+            f"{program.coverage_start}..{program.coverage_end}", field="coverage_start")
+    age = _age_on(state.data.birth_date, command.coverage_start)
+    if age > program.enrollment_age_cap:
+        raise OverAgeCap(f"the candidate is {age} at coverage start, over the program's "
+                         f"enrollment age cap of {program.enrollment_age_cap}",
+                         field="birth_date")
+    return [ParticipantEnrolled(kpj=command.kpj, coverage_start=command.coverage_start,
+                                batch=command.batch)]
+
+
+def terminate(state: Participant | None, command: Terminate, today: date) -> list[Event]:
+    state = _existing(state)
+    if state.status == "terminated":
+        raise AlreadyTerminated("the participant is already terminated")
+    if command.effective_date > today:
+        raise InvalidInput("effective_date is in the future", field="effective_date")
+    return [ParticipantTerminated(reason=command.reason, effective_date=command.effective_date,
+                                  note=command.note)]
+
+
+def _checked(data: CandidateData, program: Program, today: date) -> CandidateData:
+    """Refuse what no registry could match; return the data with its NIK compacted."""
+    nik = nik_rules.parse(data.nik)
+    for field in ("full_name", "mother_name", "village", "submitted_by", "occupation", "cohort"):
+        if not getattr(data, field).strip():
+            raise InvalidInput(f"{field} must not be blank", field=field)
+    if not date(1900, 1, 1) <= data.birth_date <= today:
+        raise InvalidInput("birth_date must be a past date after 1900", field="birth_date")
+    if not program.accepts_cohort(data.cohort):
+        raise InvalidInput(f"cohort must be one of {sorted(program.cohort_quotas)}",
+                           field="cohort")
+    return msgspec.structs.replace(data, nik=nik)
+
+
+def _existing(state: Participant | None) -> Participant:
+    if state is None:
+        raise ParticipantNotFound("no candidate with this id in the program")
+    return state
+
+
+def _refuse_when_closed(state: Participant) -> None:
+    if state.status == "enrolled":
+        raise AlreadyEnrolled(f"the participant is already enrolled with KPJ {state.kpj}")
+    if state.status == "terminated":
+        raise AlreadyTerminated("the participant is terminated")
+
+
+def _age_on(birth_date: date, day: date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))

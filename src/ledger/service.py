@@ -1,0 +1,288 @@
+"""The application service: load the streams a command touches, decide, append.
+
+Every command, single or in an import batch, runs through ``_decide_batch``:
+read the program and participant streams, run the pure deciders in order
+(evolving state as it goes, so the same NIK twice in one file is handled like
+two requests), then append everything in one transaction. When another writer
+got there first the whole batch is re-read and re-decided; that retry is safe
+because nothing was written and every decision is made again on fresh state
+(it is how the loser of a race for the last quota seat learns the quota is full).
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import NamedTuple, TypeVar
+from uuid import UUID
+
+import msgspec
+
+from ledger import participant, program, verification
+from ledger.errors import ConcurrencyConflict, LedgerError, ParticipantNotFound, ProgramNotFound
+from ledger.events import Event, EventMeta, SeatReleased, VerificationRecorded
+from ledger.participant import (
+    CandidateData,
+    CorrectCandidate,
+    Enroll,
+    Participant,
+    RecordVerification,
+    Terminate,
+)
+from ledger.program import OpenProgram, Program, ReviseBudget, ReviseQuota
+from ledger.registry import CivilRegistry
+from ledger.rules import verification_rules_on
+from ledger.store import EventStore, Recorded, StreamWrite
+
+T = TypeVar("T")
+Decision = tuple[list[Event], list[Event]]
+"""(events for the participant stream, events for the program stream)."""
+
+
+class Actor(msgspec.Struct, frozen=True):
+    actor_id: str
+    role: str
+
+
+class RowResult(NamedTuple):
+    participant_id: UUID
+    appended: int
+    error: LedgerError | None = None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger:
+    def __init__(self, store: EventStore, *, clock: Callable[[], datetime] = utc_now,
+                 attempts: int = 5) -> None:
+        self._store = store
+        self._clock = clock
+        self._attempts = attempts
+        self._programs: dict[str, tuple[Program, int]] = {}
+
+    # Programs
+
+    def open_program(self, command: OpenProgram, actor: Actor,
+                     command_id: str | None = None) -> Program:
+        stream = program.stream_id(command.program_id)
+        state, version = self._fold_program(command.program_id)
+        events = program.open_program(state, command)
+        self._store.append([StreamWrite(stream, version, events)], self._meta(actor, command_id))
+        return self.program(command.program_id)
+
+    def revise_quota(self, program_id: str, command: ReviseQuota, actor: Actor,
+                     command_id: str | None = None) -> Program:
+        return self._change_program(program_id, lambda p: program.revise_quota(p, command),
+                                    actor, command_id)
+
+    def revise_budget(self, program_id: str, command: ReviseBudget, actor: Actor,
+                      command_id: str | None = None) -> Program:
+        return self._change_program(program_id, lambda p: program.revise_budget(p, command),
+                                    actor, command_id)
+
+    def program(self, program_id: str) -> Program:
+        state, _ = self._fold_program(program_id)
+        if state is None:
+            raise ProgramNotFound(f"no program {program_id!r}", field="program_id")
+        return state
+
+    # Participants, one at a time
+
+    def submit(self, program_id: str, data: CandidateData, actor: Actor,
+               command_id: str | None = None) -> RowResult:
+        return self._one(self.submit_batch(program_id, [data], actor, command_id))
+
+    def correct(self, program_id: str, participant_id: UUID, command: CorrectCandidate,
+                actor: Actor, command_id: str | None = None) -> RowResult:
+        def decide(prog: Program, state: Participant | None, _: None) -> Decision:
+            return participant.correct(state, prog, command, self._today()), []
+
+        return self._one(self._decide_batch(program_id, [(participant_id, None)], decide,
+                                            actor, command_id))
+
+    def verify(self, program_id: str, participant_id: UUID, registry: CivilRegistry,
+               actor: Actor, command_id: str | None = None) -> RowResult:
+        return self._one(self.verify_batch(program_id, [participant_id], registry, actor,
+                                           command_id))
+
+    def record_verification(self, program_id: str, participant_id: UUID,
+                            command: RecordVerification, actor: Actor,
+                            command_id: str | None = None) -> RowResult:
+        outcome = participant.manual_verification(command, self._today())
+
+        def decide(_: Program, state: Participant | None, __: None) -> Decision:
+            return participant.verify(state, outcome), []
+
+        return self._one(self._decide_batch(program_id, [(participant_id, None)], decide,
+                                            actor, command_id))
+
+    def enroll(self, program_id: str, participant_id: UUID, command: Enroll, actor: Actor,
+               command_id: str | None = None) -> RowResult:
+        return self._one(self.enroll_batch(program_id, [(participant_id, command)], actor,
+                                           command_id))
+
+    def terminate(self, program_id: str, participant_id: UUID, command: Terminate,
+                  actor: Actor, command_id: str | None = None) -> RowResult:
+        def decide(_: Program, state: Participant | None, __: None) -> Decision:
+            events = participant.terminate(state, command, self._today())
+            if state.status != "enrolled":
+                return events, []
+            return events, [SeatReleased(participant_id=str(participant_id),
+                                         cohort=state.data.cohort)]
+
+        return self._one(self._decide_batch(program_id, [(participant_id, None)], decide,
+                                            actor, command_id))
+
+    def participant(self, program_id: str, participant_id: UUID) -> Participant:
+        state = _fold(participant.evolve, self._store.read(participant_id))
+        if state is None or state.program_id != program_id:
+            raise ParticipantNotFound("no such participant in this program",
+                                      field="participant_id")
+        return state
+
+    def history(self, program_id: str, participant_id: UUID) -> list[Recorded]:
+        self.participant(program_id, participant_id)
+        return self._store.read(participant_id)
+
+    # Participants in batches (imports)
+
+    def submit_batch(self, program_id: str, rows: Sequence[CandidateData], actor: Actor,
+                     command_id: str | None = None) -> list[RowResult]:
+        today = self._today()
+
+        def decide(prog: Program, state: Participant | None, data: CandidateData) -> Decision:
+            return participant.submit(state, prog, data, today), []
+
+        items = [(participant.stream_id(program_id, _compact(row.nik)), row) for row in rows]
+        return self._decide_batch(program_id, items, decide, actor, command_id)
+
+    def verify_batch(self, program_id: str, participant_ids: Sequence[UUID],
+                     registry: CivilRegistry, actor: Actor,
+                     command_id: str | None = None) -> list[RowResult]:
+        today = self._today()
+        rules = verification_rules_on(today)
+
+        def decide(prog: Program, state: Participant | None, _: None) -> Decision:
+            if state is None:
+                raise ParticipantNotFound("no such participant in this program")
+            nik = state.data.nik
+            verdict = verification.match(
+                state.as_candidate(), registry.lookup(nik), program_region=prog.region_code,
+                requires_p3ke=state.data.cohort in prog.p3ke_cohorts,
+                in_p3ke=registry.in_p3ke(nik), rules=rules)
+            outcome = VerificationRecorded(
+                outcome=verdict.outcome, reasons=verdict.reasons, method="registry",
+                source=registry.source, verified_on=today, name_score=verdict.name_score)
+            return participant.verify(state, outcome), []
+
+        items = [(pid, None) for pid in participant_ids]
+        return self._decide_batch(program_id, items, decide, actor, command_id)
+
+    def enroll_batch(self, program_id: str, items: Sequence[tuple[UUID, Enroll]], actor: Actor,
+                     command_id: str | None = None) -> list[RowResult]:
+        def decide(prog: Program, state: Participant | None, command: Enroll) -> Decision:
+            events = participant.enroll(state, prog, command)
+            seat = program.allocate_seat(prog, str(_stream_of(state, prog)), state.data.cohort)
+            return events, [seat]
+
+        return self._decide_batch(program_id, list(items), decide, actor, command_id)
+
+    # The engine
+
+    def _decide_batch(self, program_id: str, items: Sequence[tuple[UUID, T]],
+                      decide: Callable[[Program, Participant | None, T], Decision],
+                      actor: Actor, command_id: str | None) -> list[RowResult]:
+        for attempt in range(1, self._attempts + 1):
+            prog, prog_version = self._fold_program(program_id)
+            if prog is None:
+                raise ProgramNotFound(f"no program {program_id!r}", field="program_id")
+            streams = self._store.read_many({pid for pid, _ in items})
+            read_versions = {pid: len(recorded) for pid, recorded in streams.items()}
+            states = {pid: _fold(participant.evolve, recorded) for pid, recorded in streams.items()}
+            pending: dict[UUID, list[Event]] = defaultdict(list)
+            program_events: list[Event] = []
+            results = []
+            for pid, item in items:
+                state = states.get(pid)
+                if state is not None and state.program_id != program_id:
+                    state = None
+                try:
+                    events, prog_events = decide(prog, state, item)
+                except LedgerError as error:
+                    results.append(RowResult(pid, 0, error))
+                    continue
+                states[pid] = _fold(participant.evolve, events, state)
+                prog = _fold(program.evolve, prog_events, prog)
+                pending[pid] += events
+                program_events += prog_events
+                results.append(RowResult(pid, len(events)))
+            writes = [StreamWrite(pid, read_versions.get(pid, 0), events)
+                      for pid, events in pending.items()]
+            if program_events:
+                writes.append(StreamWrite(program.stream_id(program_id), prog_version,
+                                          program_events))
+            try:
+                self._store.append(writes, self._meta(actor, command_id))
+                return results
+            except ConcurrencyConflict:
+                self._programs.pop(program_id, None)
+                if attempt == self._attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _change_program(self, program_id: str, decide: Callable[[Program], list[Event]],
+                        actor: Actor, command_id: str | None) -> Program:
+        state, version = self._fold_program(program_id)
+        if state is None:
+            raise ProgramNotFound(f"no program {program_id!r}", field="program_id")
+        events = decide(state)
+        try:
+            self._store.append([StreamWrite(program.stream_id(program_id), version, events)],
+                               self._meta(actor, command_id))
+        except ConcurrencyConflict:
+            self._programs.pop(program_id, None)
+            raise
+        return self.program(program_id)
+
+    def _fold_program(self, program_id: str) -> tuple[Program | None, int]:
+        """Program state and version, reading only events newer than the cached fold:
+        a program stream gains one event per quota seat, so folding it whole on every
+        enrollment would grow with the program."""
+        state, version = self._programs.get(program_id, (None, 0))
+        newer = self._store.read(program.stream_id(program_id), after_version=version)
+        state = _fold(program.evolve, newer, state)
+        version += len(newer)
+        if state is not None:
+            self._programs[program_id] = (state, version)
+        return state, version
+
+    def _meta(self, actor: Actor, command_id: str | None) -> EventMeta:
+        return EventMeta(actor_id=actor.actor_id, actor_role=actor.role,
+                         recorded_at=self._clock(), command_id=command_id)
+
+    def _today(self) -> date:
+        return self._clock().date()
+
+    @staticmethod
+    def _one(results: list[RowResult]) -> RowResult:
+        (result,) = results
+        if result.error is not None:
+            raise result.error
+        return result
+
+
+def _fold(evolve: Callable, recorded: Sequence, state=None):
+    for item in recorded:
+        state = evolve(state, item.event if isinstance(item, Recorded) else item)
+    return state
+
+
+def _compact(nik: str) -> str:
+    """Strip separators so '7174 0112 ...' and '71740112...' are one stream; validity is
+    checked by the decider, which refuses the row with a reason."""
+    return "".join(ch for ch in nik if ch not in " -.").strip()
+
+
+def _stream_of(state: Participant, prog: Program) -> UUID:
+    return participant.stream_id(prog.program_id, state.data.nik)

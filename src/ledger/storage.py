@@ -1,0 +1,118 @@
+"""Where the ledger keeps its data: one URL picks PostgreSQL or SQLite.
+
+``LEDGER_DATABASE_URL`` is ``postgresql://user:pass@host:port/db`` (production)
+or ``sqlite:///relative/path`` / ``sqlite:////absolute/path`` (embedded). A
+``Storage`` bundles the eventsourcing library's application recorder (the
+event log, optimistic concurrency, global order) with a small ``Database``
+handle that projections and batch reads use, both on the same connections.
+Schema changes are numbered SQL files under ``migrations/`` applied by yoyo.
+"""
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+from uuid import UUID
+
+from yoyo import get_backend, read_migrations
+
+from ledger.errors import InvalidInput
+
+Dialect = Literal["postgresql", "sqlite"]
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+class Tx(Protocol):
+    """One database transaction. SQL uses ``:name`` parameters on both dialects."""
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+
+    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict]: ...
+
+    def fetchone(self, sql: str, params: Mapping[str, Any] | None = None) -> dict | None: ...
+
+
+class Database(Protocol):
+    dialect: Dialect
+
+    def transaction(self) -> AbstractContextManager[Tx]: ...
+
+    def select_streams(self, stream_ids: Sequence[UUID]) -> list[tuple[UUID, int, str, bytes]]:
+        """(stream id, version, type name, state) of every event of these streams, in
+        version order per stream: one query for many streams, for batch commands."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Storage:
+    url: str
+    dialect: Dialect
+    recorder: Any
+    """An eventsourcing ``ApplicationRecorder``."""
+    db: Database
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def dialect_of(url: str) -> Dialect:
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql"
+    if url.startswith("sqlite:///"):
+        return "sqlite"
+    raise InvalidInput(
+        "LEDGER_DATABASE_URL must start with postgresql:// or sqlite:///", field="database_url"
+    )
+
+
+def sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def migrate(url: str) -> list[str]:
+    """Apply every pending migration; return the ids applied (empty when current)."""
+    dialect = dialect_of(url)
+    if dialect == "sqlite":
+        sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
+        backend_url = url
+    else:
+        backend_url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    backend = get_backend(backend_url)
+    try:
+        migrations = read_migrations(str(MIGRATIONS_DIR / dialect), str(MIGRATIONS_DIR / "common"))
+        with backend.lock():
+            pending = backend.to_apply(migrations)
+            backend.apply_migrations(pending)
+        return [m.id for m in pending]
+    finally:
+        backend.connection.close()
+
+
+def pending_migrations(url: str) -> list[str]:
+    dialect = dialect_of(url)
+    backend_url = url if dialect == "sqlite" else "postgresql+psycopg://" + url.split("://", 1)[1]
+    backend = get_backend(backend_url)
+    try:
+        migrations = read_migrations(str(MIGRATIONS_DIR / dialect), str(MIGRATIONS_DIR / "common"))
+        return [m.id for m in backend.to_apply(migrations)]
+    finally:
+        backend.connection.close()
+
+
+def open_storage(url: str, *, apply_migrations: bool = True, pool_size: int = 5) -> Storage:
+    if apply_migrations:
+        migrate(url)
+    if dialect_of(url) == "sqlite":
+        from ledger.storage_sqlite import open_sqlite
+
+        recorder, db = open_sqlite(sqlite_path(url), pool_size=pool_size)
+        return Storage(url=url, dialect="sqlite", recorder=recorder, db=db)
+    from ledger.storage_postgres import open_postgres
+
+    recorder, db = open_postgres(url, pool_size=pool_size)
+    return Storage(url=url, dialect="postgresql", recorder=recorder, db=db)

@@ -1,0 +1,75 @@
+"""PostgreSQL: our bulk-append recorder and the Database handle, on one psycopg pool.
+
+Projection SQL is written with ``:name`` parameters so the same text runs on
+SQLite; here it is rewritten once per statement to psycopg's ``%(name)s``.
+"""
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from psycopg import Cursor
+
+from ledger.postgres_recorder import LedgerPostgresRecorder
+
+_NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=512)
+def to_psycopg(sql: str) -> str:
+    return _NAMED_PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+class PostgresTx:
+    def __init__(self, cursor: Cursor) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._cursor.execute(to_psycopg(sql), params or {})
+
+    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self._cursor.executemany(to_psycopg(sql), rows)
+
+    def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict]:
+        self._cursor.execute(to_psycopg(sql), params or {})
+        return list(self._cursor.fetchall())
+
+    def fetchone(self, sql: str, params: Mapping[str, Any] | None = None) -> dict | None:
+        self._cursor.execute(to_psycopg(sql), params or {})
+        return self._cursor.fetchone()
+
+
+class PostgresDatabase:
+    dialect = "postgresql"
+
+    def __init__(self, recorder: LedgerPostgresRecorder) -> None:
+        self._datastore = recorder.datastore
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTx]:
+        with self._datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield PostgresTx(cur)
+
+    def select_streams(self, stream_ids: Sequence[UUID]) -> list[tuple[UUID, int, str, bytes]]:
+        with self._datastore.get_connection() as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT originator_id, originator_version, topic, state FROM stored_events "
+                "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
+                (list(stream_ids),),
+            )
+            return [
+                (r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
+                for r in cur.fetchall()
+            ]
+
+    def close(self) -> None:
+        self._datastore.close()
+
+
+def open_postgres(url: str, *, pool_size: int) -> tuple[LedgerPostgresRecorder, PostgresDatabase]:
+    recorder = LedgerPostgresRecorder.from_url(url, pool_size=pool_size)
+    return recorder, PostgresDatabase(recorder)

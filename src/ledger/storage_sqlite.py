@@ -1,0 +1,80 @@
+"""SQLite, the embedded default: the library's recorder and our Database on one pool.
+
+Writes go through the library's pool so that its single-writer lock also
+serialises our projection writes; a write transaction starts with BEGIN
+IMMEDIATE so two processes on one file queue on the busy timeout instead of
+failing when a reader upgrades to a writer.
+"""
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+_BUSY_TIMEOUT_S = 30
+
+
+class SQLiteTx:
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._cursor.execute(sql, params or {})
+
+    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._cursor.executemany(sql, rows)
+
+    def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict]:
+        self._cursor.execute(sql, params or {})
+        return [dict(row) for row in self._cursor.fetchall()]
+
+    def fetchone(self, sql: str, params: Mapping[str, Any] | None = None) -> dict | None:
+        self._cursor.execute(sql, params or {})
+        row = self._cursor.fetchone()
+        return dict(row) if row is not None else None
+
+
+class SQLiteDatabase:
+    dialect = "sqlite"
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        self._datastore = datastore
+
+    @contextmanager
+    def transaction(self) -> Iterator[SQLiteTx]:
+        with self._datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLiteTx(cursor)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    def select_streams(self, stream_ids: Sequence[UUID]) -> list[tuple[UUID, int, str, bytes]]:
+        ids = [stream_id.hex for stream_id in stream_ids]
+        rows = []
+        with self._datastore.transaction(commit=False) as cursor:
+            for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+                chunk = ids[start : start + 500]
+                cursor.execute(
+                    "SELECT originator_id, originator_version, topic, state FROM stored_events "
+                    f"WHERE originator_id IN ({','.join('?' * len(chunk))}) "
+                    "ORDER BY originator_id, originator_version",
+                    chunk,
+                )
+                rows += [(UUID(r[0]), r[1], r[2], bytes(r[3])) for r in cursor.fetchall()]
+        return rows
+
+    def close(self) -> None:
+        self._datastore.close()
+
+
+def open_sqlite(path: Path, *, pool_size: int) -> tuple[SQLiteApplicationRecorder, SQLiteDatabase]:
+    datastore = SQLiteDatastore(str(path), lock_timeout=_BUSY_TIMEOUT_S, pool_size=pool_size)
+    return SQLiteApplicationRecorder(datastore), SQLiteDatabase(datastore)
+

@@ -1,0 +1,100 @@
+"""The event store: our events in and out of the eventsourcing library's recorder.
+
+Callers see streams of domain events and log positions, never the library's
+types. An append of several streams (an enrollment and its quota seat) is one
+transaction; a stream whose version moved since it was read makes the whole
+append fail with ``ConcurrencyConflict``, because the library's recorder
+refuses a second event at the same (stream, version).
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from ledger import events as codec
+from ledger.errors import ConcurrencyConflict
+from ledger.events import Event, EventMeta
+from ledger.storage import Storage
+
+
+class Recorded(NamedTuple):
+    """An event as the log holds it. ``position`` is its place in the global order
+    (None when read from a single stream, where the library does not return it)."""
+
+    position: int | None
+    stream_id: UUID
+    version: int
+    event: Event
+    meta: EventMeta
+
+
+class StreamWrite(NamedTuple):
+    stream_id: UUID
+    expected_version: int
+    """The version the decision was made on; 0 for a new stream."""
+    events: Sequence[Event]
+
+
+class EventStore:
+    def __init__(self, storage: Storage) -> None:
+        self._recorder = storage.recorder
+        self._db = storage.db
+
+    def read(self, stream_id: UUID, after_version: int = 0) -> list[Recorded]:
+        return [
+            _recorded(None, s.originator_id, s.originator_version, s.topic, s.state)
+            for s in self._recorder.select_events(stream_id, gt=after_version or None)
+        ]
+
+    def read_many(self, stream_ids: Iterable[UUID]) -> dict[UUID, list[Recorded]]:
+        """Every event of many streams in one round trip (batch commands, imports)."""
+        streams: dict[UUID, list[Recorded]] = defaultdict(list)
+        for stream_id, version, type_name, state in self._db.select_streams(list(stream_ids)):
+            streams[stream_id].append(_recorded(None, stream_id, version, type_name, state))
+        return streams
+
+    def append(self, writes: Sequence[StreamWrite], meta: EventMeta) -> list[int]:
+        """Append atomically; return the log positions given to the new events."""
+        stored = [
+            StoredEvent(
+                originator_id=write.stream_id,
+                originator_version=write.expected_version + offset,
+                topic=type_name,
+                state=state,
+            )
+            for write in writes
+            for offset, (type_name, state) in enumerate(
+                (codec.encode(event, meta) for event in write.events), start=1
+            )
+        ]
+        if not stored:
+            return []
+        try:
+            return list(self._recorder.insert_events(stored) or [])
+        except IntegrityError:
+            raise ConcurrencyConflict(
+                "another command changed this record at the same time; read it again and retry"
+            ) from None
+
+    def read_log(self, after: int, limit: int, upto: int | None = None) -> list[Recorded]:
+        """Events in global order with positions in (after, upto], at most ``limit``."""
+        notifications = self._recorder.select_notifications(
+            start=after, limit=limit, stop=upto, inclusive_of_start=False
+        )
+        return [
+            _recorded(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            for n in notifications
+        ]
+
+    def head(self) -> int:
+        """Position of the newest event (0 for an empty log)."""
+        return self._recorder.max_notification_id() or 0
+
+
+def _recorded(position: int | None, stream_id: UUID, version: int, type_name: str,
+              state: bytes) -> Recorded:
+    event, meta = codec.decode(type_name, state)
+    return Recorded(position, stream_id, version, event, meta)
