@@ -10,6 +10,7 @@ CREATE TABLE projection_positions (
 
 CREATE TABLE program_summary (
     program_id TEXT PRIMARY KEY,
+    stream_id TEXT NOT NULL UNIQUE,
     region_code TEXT NOT NULL,
     region_name TEXT NOT NULL,
     fiscal_year INTEGER NOT NULL,
@@ -30,12 +31,19 @@ CREATE TABLE program_budget (
     PRIMARY KEY (program_id, funding_source)
 );
 
--- One row per (program, cohort): the quota where the agreement sets one and
--- how many participants stand in each status now.
+-- The quota per cohort where the agreement splits it (programs projection).
+CREATE TABLE program_cohort_quota (
+    program_id TEXT NOT NULL,
+    cohort TEXT NOT NULL,
+    quota INTEGER NOT NULL,
+    PRIMARY KEY (program_id, cohort)
+);
+
+-- How many participants of a (program, cohort) stand in each status now
+-- (participants projection, kept in step with participant_status).
 CREATE TABLE program_cohort_status (
     program_id TEXT NOT NULL,
     cohort TEXT NOT NULL,
-    quota INTEGER,
     awaiting_verification INTEGER NOT NULL DEFAULT 0,
     matched INTEGER NOT NULL DEFAULT 0,
     mismatched INTEGER NOT NULL DEFAULT 0,

@@ -1,0 +1,52 @@
+"""Settings, read once from the environment by the entry points (CLI, app factory).
+
+LEDGER_DATABASE_URL   postgresql://user:pass@host:port/db or sqlite:///path;
+                      unset: a SQLite file in the data directory
+LEDGER_DATA_DIR       where the embedded database and reports go
+                      (default: $XDG_DATA_HOME/pekerja-rentan-ledger, else
+                      ~/.local/share/pekerja-rentan-ledger)
+LEDGER_DB_POOL_SIZE   connections per process (default 5)
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.errors import InvalidInput
+from ledger.storage import dialect_of
+
+APP_DIR_NAME = "pekerja-rentan-ledger"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    pool_size: int = 5
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("LEDGER_DATA_DIR") or _default_data_dir(env)).expanduser()
+        url = env.get("LEDGER_DATABASE_URL") or f"sqlite:///{data_dir / 'ledger.sqlite'}"
+        dialect_of(url)
+        pool_size = env.get("LEDGER_DB_POOL_SIZE", "5")
+        if not pool_size.isdigit() or int(pool_size) < 1:
+            raise InvalidInput("LEDGER_DB_POOL_SIZE must be a positive integer",
+                               field="LEDGER_DB_POOL_SIZE")
+        return cls(database_url=url, data_dir=data_dir, pool_size=int(pool_size))
+
+    @property
+    def redacted_url(self) -> str:
+        """The database URL without its password, fit to print."""
+        scheme, sep, rest = self.database_url.partition("://")
+        credentials, at, host = rest.rpartition("@")
+        if not at or ":" not in credentials:
+            return self.database_url
+        return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def _default_data_dir(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / APP_DIR_NAME

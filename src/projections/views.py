@@ -1,0 +1,129 @@
+"""Read queries over the projections: what the API, the CLI and the demo show.
+
+Each function runs plain SQL against the read-model tables and returns plain
+dicts; nothing here touches the event log.
+"""
+
+from typing import Any
+
+from ledger.storage import Database
+from projections.participants import STATUSES
+
+PARTICIPANT_COLUMNS = (
+    "participant_id", "program_id", "nik", "full_name", "birth_date", "sex", "village",
+    "submitted_by", "occupation", "cohort", "status", "name_score", "kpj", "coverage_start",
+    "enrollment_batch", "termination_reason", "terminated_on", "submissions", "version",
+)
+
+
+def program_summary(db: Database, program_id: str) -> dict[str, Any] | None:
+    with db.transaction() as tx:
+        program = tx.fetchone(
+            "SELECT program_id, region_code, region_name, fiscal_year, agreement_ref, "
+            "quota_total, budget_total_idr, coverage_start, coverage_end, enrollment_age_cap, "
+            "opened_at, revised_at FROM program_summary WHERE program_id = :program_id",
+            {"program_id": program_id})
+        if program is None:
+            return None
+        budget = tx.fetchall("SELECT funding_source, amount_idr FROM program_budget "
+                             "WHERE program_id = :program_id ORDER BY funding_source",
+                             {"program_id": program_id})
+        cohorts = _cohorts(tx, program_id)
+    totals = {status: sum(c[status] for c in cohorts) for status in STATUSES}
+    totals["submitted"] = sum(totals.values())
+    return {
+        **program,
+        "budget": budget,
+        "cohorts": cohorts,
+        "totals": totals,
+        "quota_remaining": program["quota_total"] - totals["enrolled"],
+    }
+
+
+def _cohorts(tx: Any, program_id: str) -> list[dict[str, Any]]:
+    """Quota use per cohort: cohorts with a quota, and any that only have participants."""
+    statuses = ", ".join(f"COALESCE(s.{s}, 0) AS {s}" for s in STATUSES)
+    rows = tx.fetchall(
+        f"SELECT q.cohort AS cohort, q.quota AS quota, {statuses} "
+        "FROM program_cohort_quota q LEFT JOIN program_cohort_status s "
+        "ON s.program_id = q.program_id AND s.cohort = q.cohort "
+        "WHERE q.program_id = :program_id "
+        f"UNION ALL SELECT s.cohort, NULL, {statuses} FROM program_cohort_status s "
+        "WHERE s.program_id = :program_id AND NOT EXISTS (SELECT 1 FROM program_cohort_quota q "
+        "WHERE q.program_id = s.program_id AND q.cohort = s.cohort) ORDER BY cohort",
+        {"program_id": program_id})
+    for row in rows:
+        row["submitted"] = sum(row[s] for s in STATUSES)
+        row["quota_remaining"] = None if row["quota"] is None else row["quota"] - row["enrolled"]
+    return rows
+
+
+def backlog(db: Database, program_id: str) -> dict[str, Any]:
+    """Candidates not yet enrollable, by mismatch reason and by village."""
+    with db.transaction() as tx:
+        by_reason = tx.fetchall(
+            "SELECT r.reason AS reason, COUNT(*) AS participants FROM participant_reasons r "
+            "JOIN participant_status p ON p.participant_id = r.participant_id "
+            "WHERE r.program_id = :program_id AND p.status = 'mismatched' "
+            "GROUP BY r.reason ORDER BY participants DESC, reason",
+            {"program_id": program_id})
+        by_village = tx.fetchall(
+            "SELECT village, "
+            "SUM(CASE WHEN status = 'awaiting_verification' THEN 1 ELSE 0 END) "
+            "AS awaiting_verification, "
+            "SUM(CASE WHEN status = 'mismatched' THEN 1 ELSE 0 END) AS mismatched, "
+            "SUM(CASE WHEN status = 'matched' THEN 1 ELSE 0 END) AS matched, "
+            "SUM(CASE WHEN status = 'enrolled' THEN 1 ELSE 0 END) AS enrolled "
+            "FROM participant_status WHERE program_id = :program_id "
+            "GROUP BY village ORDER BY mismatched DESC, awaiting_verification DESC, village",
+            {"program_id": program_id})
+    return {"by_reason": by_reason, "by_village": by_village}
+
+
+def participant(db: Database, program_id: str, participant_id: str) -> dict[str, Any] | None:
+    with db.transaction() as tx:
+        row = tx.fetchone(
+            f"SELECT {', '.join(PARTICIPANT_COLUMNS)} FROM participant_status "
+            "WHERE program_id = :program_id AND participant_id = :participant_id",
+            {"program_id": program_id, "participant_id": participant_id})
+        if row is None:
+            return None
+        row["reasons"] = tx.fetchall(
+            "SELECT reason, detail FROM participant_reasons "
+            "WHERE participant_id = :participant_id ORDER BY reason",
+            {"participant_id": participant_id})
+    return row
+
+
+def participants(db: Database, program_id: str, *, status: str | None = None,
+                 reason: str | None = None, village: str | None = None,
+                 cohort: str | None = None, after: str | None = None,
+                 limit: int = 50) -> list[dict[str, Any]]:
+    """One page, ordered by participant id; pass the last id as ``after`` for the next."""
+    clauses = ["p.program_id = :program_id"]
+    params: dict[str, Any] = {"program_id": program_id, "limit": limit}
+    for column, value in (("status", status), ("village", village), ("cohort", cohort)):
+        if value is not None:
+            clauses.append(f"p.{column} = :{column}")
+            params[column] = value
+    if reason is not None:
+        clauses.append("EXISTS (SELECT 1 FROM participant_reasons r WHERE "
+                       "r.participant_id = p.participant_id AND r.reason = :reason)")
+        params["reason"] = reason
+    if after is not None:
+        clauses.append("p.participant_id > :after")
+        params["after"] = after
+    columns = ", ".join(f"p.{c}" for c in PARTICIPANT_COLUMNS)
+    with db.transaction() as tx:
+        return tx.fetchall(
+            f"SELECT {columns} FROM participant_status p WHERE {' AND '.join(clauses)} "
+            "ORDER BY p.participant_id LIMIT :limit", params)
+
+
+def participant_ids_with_status(db: Database, program_id: str, status: str) -> list[str]:
+    with db.transaction() as tx:
+        rows = tx.fetchall("SELECT participant_id FROM participant_status "
+                           "WHERE program_id = :program_id AND status = :status "
+                           "ORDER BY participant_id",
+                           {"program_id": program_id, "status": status})
+    return [row["participant_id"] for row in rows]
