@@ -1,0 +1,127 @@
+"""The application service on a real store (SQLite and PostgreSQL): load, decide, append."""
+
+import threading
+from datetime import UTC, date, datetime
+
+import msgspec
+import pytest
+
+from ledger.errors import ParticipantNotFound, ProgramNotFound, QuotaFull
+from ledger.participant import Enroll, Terminate
+from ledger.program import OpenProgram
+from ledger.registry import InMemoryRegistry
+from ledger.service import Actor, Ledger
+from ledger.storage import open_storage
+from ledger.store import EventStore
+from ledger.verification import RegistryRecord
+from tests.unit.scenario import KOTAMOBAGU_OPENED, siti
+
+CLERK = Actor("clerk-1", "enrollment_clerk")
+OPEN_KOTAMOBAGU = msgspec.convert(msgspec.to_builtins(KOTAMOBAGU_OPENED), type=OpenProgram)
+
+
+def clock() -> datetime:
+    return datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def ledger(db_url):
+    storage = open_storage(db_url)
+    yield Ledger(EventStore(storage), clock=clock)
+    storage.close()
+
+
+def registry_knowing(*candidates) -> InMemoryRegistry:
+    return InMemoryRegistry("dukcapil:test.csv", [
+        RegistryRecord(nik=c.nik, full_name=c.full_name, birth_date=c.birth_date, sex=c.sex,
+                       mother_name=c.mother_name) for c in candidates])
+
+
+def with_quota(quota: int):
+    return msgspec.structs.replace(OPEN_KOTAMOBAGU, quota_total=quota,
+                                   cohort_quotas={"informal": quota})
+
+
+def test_commands_on_an_unknown_program_are_refused(ledger):
+    with pytest.raises(ProgramNotFound):
+        ledger.submit("makassar-2024", siti(), CLERK)
+
+
+def test_a_participant_of_another_program_is_not_found_here(ledger):
+    ledger.open_program(OPEN_KOTAMOBAGU, CLERK)
+    ledger.open_program(msgspec.structs.replace(OPEN_KOTAMOBAGU, program_id="other"), CLERK)
+    submitted = ledger.submit("kotamobagu-2024", siti(), CLERK)
+
+    with pytest.raises(ParticipantNotFound):
+        ledger.participant("other", submitted.participant_id)
+
+
+def test_the_same_nik_twice_in_one_batch_lands_on_one_stream(ledger):
+    ledger.open_program(OPEN_KOTAMOBAGU, CLERK)
+
+    results = ledger.submit_batch("kotamobagu-2024",
+                                  [siti(), siti(), siti(village="Biga")], CLERK)
+
+    assert len({r.participant_id for r in results}) == 1
+    assert [r.appended for r in results] == [1, 0, 1]
+    history = ledger.history("kotamobagu-2024", results[0].participant_id)
+    assert [r.version for r in history] == [1, 2]
+    assert history[0].meta.actor_id == "clerk-1"
+
+
+def test_a_batch_refuses_bad_rows_and_keeps_the_good_ones(ledger):
+    ledger.open_program(OPEN_KOTAMOBAGU, CLERK)
+
+    results = ledger.submit_batch("kotamobagu-2024", [siti(), siti(nik="123")], CLERK)
+
+    assert results[0].error is None and results[0].appended == 1
+    assert results[1].error.field == "nik"
+
+
+def test_enrollment_takes_a_seat_and_termination_gives_it_back(ledger):
+    ledger.open_program(with_quota(1), CLERK)
+    pid = ledger.submit("kotamobagu-2024", siti(), CLERK).participant_id
+    ledger.verify("kotamobagu-2024", pid, registry_knowing(siti()), CLERK)
+
+    ledger.enroll("kotamobagu-2024", pid, Enroll(kpj="24012345678",
+                                                 coverage_start=date(2024, 3, 1), batch="1"),
+                  CLERK)
+    assert ledger.program("kotamobagu-2024").seats_taken == {"informal": 1}
+
+    ledger.terminate("kotamobagu-2024", pid, Terminate(reason="died",
+                                                       effective_date=date(2024, 5, 20)), CLERK)
+    assert ledger.program("kotamobagu-2024").seats_taken == {"informal": 0}
+
+
+def test_two_clerks_racing_for_the_last_seat_cannot_both_enroll(db_url):
+    """Each clerk has their own process-like service instance on the same database."""
+    storages = [open_storage(db_url) for _ in range(2)]
+    clerks = [Ledger(EventStore(s), clock=clock) for s in storages]
+    clerks[0].open_program(with_quota(1), CLERK)
+    first, second = siti(), siti(nik="7174014503850002", full_name="Fitri Manoppo")
+    pids = [clerks[0].submit("kotamobagu-2024", c, CLERK).participant_id
+            for c in (first, second)]
+    clerks[0].verify_batch("kotamobagu-2024", pids, registry_knowing(first, second), CLERK)
+    start, outcomes = threading.Barrier(2), []
+
+    def enroll(clerk: Ledger, pid, kpj: str) -> None:
+        start.wait()
+        try:
+            clerk.enroll("kotamobagu-2024", pid, Enroll(kpj=kpj, coverage_start=date(2024, 3, 1),
+                                                        batch="tahap-1"), CLERK)
+            outcomes.append("enrolled")
+        except QuotaFull:
+            outcomes.append("quota-full")
+
+    threads = [threading.Thread(target=enroll, args=(clerks[i], pids[i], f"2401234567{i}"))
+               for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["enrolled", "quota-full"]
+    statuses = sorted(clerks[1].participant("kotamobagu-2024", p).status for p in pids)
+    assert statuses == ["enrolled", "matched"]
+    for storage in storages:
+        storage.close()
