@@ -6,6 +6,9 @@ LEDGER_DATA_DIR       where the embedded database and reports go
                       (default: $XDG_DATA_HOME/pekerja-rentan-ledger, else
                       ~/.local/share/pekerja-rentan-ledger)
 LEDGER_DB_POOL_SIZE   connections per process (default 5)
+LEDGER_MIGRATIONS_DIR where migrations/ is, for installed images (storage.py)
+LEDGER_REGISTRY_PATH  civil-registry extract CSV the API verifies against
+LEDGER_P3KE_PATH      optional P3KE extract CSV (a nik column)
 """
 
 import os
@@ -17,6 +20,11 @@ from ledger.errors import InvalidInput
 from ledger.storage import dialect_of
 
 APP_DIR_NAME = "pekerja-rentan-ledger"
+ENV_VARS = (
+    "LEDGER_DATABASE_URL", "LEDGER_DATA_DIR", "LEDGER_DB_POOL_SIZE", "LEDGER_MIGRATIONS_DIR",
+    "LEDGER_REGISTRY_PATH", "LEDGER_P3KE_PATH",
+)
+"""Every environment variable the ledger reads (the deployment test checks against it)."""
 
 
 @dataclass(frozen=True)

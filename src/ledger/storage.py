@@ -8,6 +8,7 @@ handle that projections and batch reads use, both on the same connections.
 Schema changes are numbered SQL files under ``migrations/`` applied by yoyo.
 """
 
+import os
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -20,7 +21,13 @@ from yoyo import get_backend, read_migrations
 from ledger.errors import InvalidInput
 
 Dialect = Literal["postgresql", "sqlite"]
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def migrations_dir() -> Path:
+    """The repository's ``migrations/``; an installed image says where it put them
+    with ``LEDGER_MIGRATIONS_DIR``."""
+    configured = os.environ.get("LEDGER_MIGRATIONS_DIR")
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "migrations"
 
 
 class Tx(Protocol):
@@ -76,15 +83,10 @@ def sqlite_path(url: str) -> Path:
 
 def migrate(url: str) -> list[str]:
     """Apply every pending migration; return the ids applied (empty when current)."""
-    dialect = dialect_of(url)
-    if dialect == "sqlite":
+    if dialect_of(url) == "sqlite":
         sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
-        backend_url = url
-    else:
-        backend_url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    backend = get_backend(backend_url)
+    backend, migrations = _yoyo(url)
     try:
-        migrations = read_migrations(str(MIGRATIONS_DIR / dialect), str(MIGRATIONS_DIR / "common"))
         with backend.lock():
             pending = backend.to_apply(migrations)
             backend.apply_migrations(pending)
@@ -94,14 +96,20 @@ def migrate(url: str) -> list[str]:
 
 
 def pending_migrations(url: str) -> list[str]:
-    dialect = dialect_of(url)
-    backend_url = url if dialect == "sqlite" else "postgresql+psycopg://" + url.split("://", 1)[1]
-    backend = get_backend(backend_url)
+    backend, migrations = _yoyo(url)
     try:
-        migrations = read_migrations(str(MIGRATIONS_DIR / dialect), str(MIGRATIONS_DIR / "common"))
         return [m.id for m in backend.to_apply(migrations)]
     finally:
         backend.connection.close()
+
+
+def _yoyo(url: str) -> tuple[Any, Any]:
+    """yoyo's backend for our URL (psycopg 3 needs its ``+psycopg`` scheme) and our
+    migrations: the dialect's event store first, then the tables both share."""
+    dialect = dialect_of(url)
+    backend_url = url if dialect == "sqlite" else "postgresql+psycopg://" + url.split("://", 1)[1]
+    root = migrations_dir()
+    return get_backend(backend_url), read_migrations(str(root / dialect), str(root / "common"))
 
 
 def open_storage(url: str, *, apply_migrations: bool = True, pool_size: int = 5) -> Storage:
