@@ -25,7 +25,8 @@ REASON_CODES: dict[str, str] = {
     "nik_other_region": "the NIK was issued outside the program's region",
     "nik_birth_date_differs": "the declared birth date is not the one the NIK encodes",
     "nik_sex_differs": "the declared sex is not the one the NIK encodes",
-    "not_in_p3ke": "the cohort requires the extreme-poverty register (P3KE) and the NIK is not in it",
+    "not_in_p3ke": (
+        "the cohort requires the extreme-poverty register (P3KE) and the NIK is not in it"),
     "other": "recorded by an officer from a verification done elsewhere",
 }
 
