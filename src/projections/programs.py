@@ -13,8 +13,8 @@ from projections.sql import upsert
 
 SUMMARY_COLUMNS = (
     "program_id", "stream_id", "region_code", "region_name", "fiscal_year", "agreement_ref",
-    "quota_total", "budget_total_idr", "coverage_start", "coverage_end", "enrollment_age_cap", "opened_at",
-    "revised_at",
+    "quota_total", "budget_total_idr", "coverage_start", "coverage_end", "enrollment_age_cap",
+    "opened_at", "revised_at",
 )
 
 
