@@ -219,3 +219,49 @@ def sqlite_url(tmp_path: Path) -> str:
 def db_url(request: pytest.FixtureRequest) -> str:
     """The same store contract test, once on SQLite and once on PostgreSQL."""
     return request.getfixturevalue(request.param)
+
+
+# ---------------------------------------------------------------------------
+# HTTP API fixtures (tests/api): a real server over a real database
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def api_log() -> Iterator[list[str]]:
+    """Lines logged by the API servers of the session (see tests/api/live_server.py)."""
+    from tests.api.live_server import captured_log
+
+    with captured_log() as lines:
+        yield lines
+
+
+@pytest.fixture
+def api_registry_csv(tmp_path: Path) -> Path:
+    """Where the API server looks for its Disdukcapil extract; tests write it as needed."""
+    return tmp_path / "dukcapil-7174-2024-02.csv"
+
+
+@pytest.fixture
+def api_app(db_url: str, tmp_path: Path, api_log: list[str]):
+    """``create_app`` over ``db_url``: call it with create_app's keyword arguments."""
+    from tests.api.live_server import app_factory
+
+    return app_factory(db_url, tmp_path)
+
+
+@pytest.fixture
+def api_server(api_app, api_registry_csv: Path) -> Iterator[str]:
+    """Base URL of a running API server with a registry extract configured."""
+    from tests.api.live_server import running
+
+    with running(api_app(registry_path=api_registry_csv)) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def api_client(api_server: str):
+    """An httpx client of ``api_server`` that fails the test on any 5xx."""
+    from tests.api.live_server import a_client
+
+    with a_client(api_server) as client:
+        yield client

@@ -8,6 +8,7 @@ NIK never changes when a person moves.
 """
 
 from datetime import date
+from functools import lru_cache
 
 from stdnum import exceptions as stdnum_errors
 from stdnum.id import nik as stdnum_nik
@@ -17,7 +18,19 @@ from ledger.events import Sex
 
 
 def parse(raw: str) -> str:
-    """Return the compact 16-digit NIK, or refuse it saying what is wrong."""
+    """Return the compact 16-digit NIK, or refuse it saying what is wrong.
+
+    Imports parse hundreds of thousands of NIKs and almost all are already 16
+    plain digits: those take a fast path that checks the same things stdnum
+    does, with the region lookup cached per 4-digit prefix."""
+    if len(raw) == 16 and raw.isascii() and raw.isdigit():
+        if not _region_known(raw[:4]):
+            raise InvalidInput("NIK encodes an unknown province/regency", field="nik")
+        try:
+            stdnum_nik.get_birth_date(raw)
+        except stdnum_errors.InvalidComponent:
+            raise InvalidInput("NIK encodes an impossible birth date", field="nik") from None
+        return raw
     try:
         return stdnum_nik.validate(raw)
     except stdnum_errors.InvalidLength:
@@ -29,6 +42,13 @@ def parse(raw: str) -> str:
             "NIK encodes an impossible birth date or an unknown province/regency",
             field="nik",
         ) from None
+
+
+@lru_cache(maxsize=2048)
+def _region_known(prefix: str) -> bool:
+    """Whether stdnum knows this province+regency, asked with a NIK that differs from
+    the real one only in its date and serial (stdnum looks at the first 4 digits)."""
+    return stdnum_nik.is_valid(prefix + "01" + "010190" + "0001")
 
 
 def encoded_sex(nik: str) -> Sex:

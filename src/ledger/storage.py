@@ -41,6 +41,33 @@ class Tx(Protocol):
 
     def fetchone(self, sql: str, params: Mapping[str, Any] | None = None) -> dict | None: ...
 
+    def insert_many(self, table: str, columns: Sequence[str],
+                    rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert many rows at once (COPY on PostgreSQL)."""
+        ...
+
+    def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        """A ``column IN (...)`` condition and its parameters: one array parameter on
+        PostgreSQL (long IN lists cost psycopg more to parse than the query costs to run)."""
+        ...
+
+    def upsert_many(self, table: str, columns: Sequence[str], key: Sequence[str],
+                    rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert or update many rows by ``key`` (staged through COPY on PostgreSQL)."""
+        ...
+
+
+def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str],
+               source: str | None = None) -> str:
+    """INSERT ... ON CONFLICT (key) DO UPDATE, with an explicit column list; rows come from
+    named parameters, or from ``source`` (a staging table with the same columns)."""
+    names = ", ".join(columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    values = (f"SELECT {names} FROM {source}" if source
+              else f"VALUES ({', '.join(':' + c for c in columns)})")
+    return (f"INSERT INTO {table} ({names}) {values} "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
+
 
 class Database(Protocol):
     dialect: Dialect

@@ -14,6 +14,7 @@ from uuid import UUID
 from psycopg import Cursor
 
 from ledger.postgres_recorder import LedgerPostgresRecorder
+from ledger.storage import upsert_sql
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -41,6 +42,33 @@ class PostgresTx:
     def fetchone(self, sql: str, params: Mapping[str, Any] | None = None) -> dict | None:
         self._cursor.execute(to_psycopg(sql), params or {})
         return self._cursor.fetchone()
+
+    def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        return f"{column} = ANY(:any_values)", {"any_values": list(values)}
+
+    def insert_many(self, table: str, columns: Sequence[str],
+                    rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self._copy(table, columns, rows)
+
+    def upsert_many(self, table: str, columns: Sequence[str], key: Sequence[str],
+                    rows: Sequence[Mapping[str, Any]]) -> None:
+        """COPY into a session-private staging table, then one INSERT ... SELECT ...
+        ON CONFLICT: row-by-row upserts cost a round trip each."""
+        if not rows:
+            return
+        stage = f"stage_{table}"
+        self._cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+                             f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        self._cursor.execute(f"TRUNCATE {stage}")
+        self._copy(stage, columns, rows)
+        self._cursor.execute(upsert_sql(table, columns, key, source=stage))
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+              ) -> None:
+        with self._cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
 
 
 class PostgresDatabase:

@@ -14,6 +14,8 @@ from uuid import UUID
 
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
+from ledger.storage import upsert_sql
+
 _BUSY_TIMEOUT_S = 30
 
 
@@ -35,6 +37,20 @@ class SQLiteTx:
         self._cursor.execute(sql, params or {})
         row = self._cursor.fetchone()
         return dict(row) if row is not None else None
+
+    def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        params = {f"any_{i}": value for i, value in enumerate(values)}
+        return f"{column} IN ({', '.join(':' + name for name in params)})", params
+
+    def insert_many(self, table: str, columns: Sequence[str],
+                    rows: Sequence[Mapping[str, Any]]) -> None:
+        self._cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)})", rows)
+
+    def upsert_many(self, table: str, columns: Sequence[str], key: Sequence[str],
+                    rows: Sequence[Mapping[str, Any]]) -> None:
+        self._cursor.executemany(upsert_sql(table, columns, key), rows)
 
 
 class SQLiteDatabase:
@@ -75,6 +91,7 @@ class SQLiteDatabase:
 
 
 def open_sqlite(path: Path, *, pool_size: int) -> tuple[SQLiteApplicationRecorder, SQLiteDatabase]:
-    datastore = SQLiteDatastore(str(path), lock_timeout=_BUSY_TIMEOUT_S, pool_size=pool_size)
+    datastore = SQLiteDatastore(str(path), lock_timeout=_BUSY_TIMEOUT_S, pool_size=pool_size,
+                                pool_timeout=_BUSY_TIMEOUT_S)
     return SQLiteApplicationRecorder(datastore), SQLiteDatabase(datastore)
 

@@ -20,7 +20,7 @@ from ledger.events import (
 )
 from ledger.storage import Tx
 from ledger.store import Recorded
-from projections.sql import chunks, in_list, upsert
+from projections.sql import chunks
 
 COLUMNS = (
     "participant_id", "program_id", "nik", "full_name", "birth_date", "sex", "village",
@@ -53,7 +53,7 @@ class ParticipantsProjection:
             if isinstance(recorded.event, VerificationRecorded | CandidateSubmitted
                           | CandidateCorrected | ParticipantEnrolled):
                 reasons[pid] = [(r.code, r.detail) for r in getattr(recorded.event, "reasons", [])]
-        tx.executemany(upsert("participant_status", COLUMNS, ("participant_id",)),
+        tx.upsert_many("participant_status", COLUMNS, ("participant_id",),
                        [rows[pid] for pid in ids])
         _write_reasons(tx, rows, reasons)
         _write_counts(tx, before, rows)
@@ -62,9 +62,9 @@ class ParticipantsProjection:
 def _load(tx: Tx, ids: list[str]) -> dict[str, dict]:
     rows = {}
     for chunk in chunks(ids):
-        placeholders, params = in_list(chunk)
+        condition, params = tx.any_of("participant_id", chunk)
         for row in tx.fetchall(f"SELECT {', '.join(COLUMNS)} FROM participant_status "
-                               f"WHERE participant_id IN {placeholders}", params):
+                               f"WHERE {condition}", params):
             rows[row["participant_id"]] = row
     return rows
 
@@ -102,12 +102,10 @@ def _write_reasons(tx: Tx, rows: dict[str, dict], reasons: dict[str, list[tuple[
                    ) -> None:
     changed = list(reasons)
     for chunk in chunks(changed):
-        placeholders, params = in_list(chunk)
-        tx.execute(f"DELETE FROM participant_reasons WHERE participant_id IN {placeholders}",
-                   params)
-    tx.executemany(
-        "INSERT INTO participant_reasons (participant_id, program_id, village, reason, detail) "
-        "VALUES (:participant_id, :program_id, :village, :reason, :detail)",
+        condition, params = tx.any_of("participant_id", chunk)
+        tx.execute(f"DELETE FROM participant_reasons WHERE {condition}", params)
+    tx.insert_many(
+        "participant_reasons", ("participant_id", "program_id", "village", "reason", "detail"),
         [{"participant_id": pid, "program_id": rows[pid]["program_id"],
           "village": rows[pid]["village"], "reason": code, "detail": detail}
          for pid in changed for code, detail in dict(reasons[pid]).items()],

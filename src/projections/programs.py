@@ -7,9 +7,8 @@ Quota and budget revisions replace the figures in full, as the events do.
 from collections.abc import Sequence
 
 from ledger.events import ProgramBudgetRevised, ProgramOpened, ProgramQuotaRevised
-from ledger.storage import Tx
+from ledger.storage import Tx, upsert_sql
 from ledger.store import Recorded
-from projections.sql import upsert
 
 SUMMARY_COLUMNS = (
     "program_id", "stream_id", "region_code", "region_name", "fiscal_year", "agreement_ref",
@@ -45,7 +44,7 @@ class ProgramsProjection:
 
 
 def _opened(tx: Tx, recorded: Recorded, event: ProgramOpened) -> None:
-    tx.execute(upsert("program_summary", SUMMARY_COLUMNS, ("program_id",)), {
+    tx.execute(upsert_sql("program_summary", SUMMARY_COLUMNS, ("program_id",)), {
         "program_id": event.program_id, "stream_id": str(recorded.stream_id),
         "region_code": event.region_code,
         "region_name": event.region_name, "fiscal_year": event.fiscal_year,

@@ -35,21 +35,20 @@ class ProjectionRunner:
         return list(self._projections)
 
     def catch_up(self, upto: int | None = None) -> int:
-        """Apply every event not yet applied (up to ``upto``); return how many."""
-        return sum(self._catch_up(p, upto) for p in self._projections.values())
+        """Apply every event not yet applied (up to ``upto``); return how many log
+        events were read. Projections at the same position share each read."""
+        return self._catch_up(list(self._projections.values()), upto)
 
     def rebuild(self, name: str | None = None) -> int:
         """Empty the named projection (or all) and replay the whole log into it."""
         chosen = [self._projections[name]] if name else list(self._projections.values())
-        applied = 0
-        for projection in chosen:
-            with self._db.transaction() as tx:
+        with self._db.transaction() as tx:
+            for projection in chosen:
                 for table in projection.tables:
-                    tx.execute(f"DELETE FROM {table}")  # noqa: S608 - names are our constants
+                    tx.execute(f"DELETE FROM {table}")  # names are our own constants
                 tx.execute("DELETE FROM projection_positions WHERE name = :name",
                            {"name": projection.name})
-            applied += self._catch_up(projection, None)
-        return applied
+        return self._catch_up(chosen, None)
 
     def positions(self) -> dict[str, int]:
         with self._db.transaction() as tx:
@@ -62,20 +61,25 @@ class ProjectionRunner:
         head = self._store.head()
         return max((head - pos for pos in self.positions().values()), default=0)
 
-    def _catch_up(self, projection: Projection, upto: int | None) -> int:
+    def _catch_up(self, projections: list[Projection], upto: int | None) -> int:
         applied = 0
         while True:
             with self._db.transaction() as tx:
-                position = self._locked_position(tx, projection.name)
-                if upto is not None and position >= upto:
+                positions = {p.name: self._locked_position(tx, p.name)
+                             for p in sorted(projections, key=lambda p: p.name)}
+                start = min(positions.values())
+                if upto is not None and start >= upto:
                     return applied
-                batch = self._store.read_log(position, self._batch_size, upto)
+                batch = self._store.read_log(start, self._batch_size, upto)
                 if not batch:
                     return applied
-                projection.apply(tx, batch)
-                tx.execute("UPDATE projection_positions SET position = :position "
-                           "WHERE name = :name",
-                           {"position": batch[-1].position, "name": projection.name})
+                for projection in projections:
+                    unseen = [r for r in batch if r.position > positions[projection.name]]
+                    if unseen:
+                        projection.apply(tx, unseen)
+                        tx.execute("UPDATE projection_positions SET position = :position "
+                                   "WHERE name = :name",
+                                   {"position": unseen[-1].position, "name": projection.name})
             applied += len(batch)
 
     def _locked_position(self, tx: Tx, name: str) -> int:

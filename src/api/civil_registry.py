@@ -1,0 +1,79 @@
+"""The civil-registry extract the server verifies single participants against.
+
+LEDGER_REGISTRY_PATH  Disdukcapil CSV extract: nik,full_name,birth_date,sex,mother_name
+LEDGER_P3KE_PATH      optional extreme-poverty register (P3KE) to check P3KE cohorts
+
+The extract is loaded on first use, not at startup (a server that never
+verifies one participant at a time needs none), and loaded again whenever a
+file's modification time changes, so an operator can drop a newer extract in
+place without a restart.
+"""
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.errors import ImportRejected, LedgerError
+from ledger.registry import CivilRegistry
+
+HOW_TO_CONFIGURE = (
+    "set LEDGER_REGISTRY_PATH to the Disdukcapil CSV extract (columns nik, full_name, "
+    "birth_date, sex, mother_name) and optionally LEDGER_P3KE_PATH to the P3KE register, "
+    "then restart the server; or upload the extract to POST /programs/{program_id}/imports/registry"
+)
+
+
+class RegistryNotConfigured(LedgerError):
+    """The server has no usable civil-registry extract to verify against."""
+
+    code = "registry-not-configured"
+
+
+@dataclass(frozen=True)
+class RegistryFiles:
+    path: Path | None
+    p3ke_path: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "RegistryFiles":
+        env = os.environ if env is None else env
+        path, p3ke = env.get("LEDGER_REGISTRY_PATH"), env.get("LEDGER_P3KE_PATH")
+        return cls(Path(path) if path else None, Path(p3ke) if p3ke else None)
+
+
+class RegistrySource:
+    def __init__(self, files: RegistryFiles) -> None:
+        self._files = files
+        self._lock = threading.Lock()
+        self._loaded: tuple[tuple[int, ...], CivilRegistry] | None = None
+
+    def get(self) -> CivilRegistry:
+        if self._files.path is None:
+            raise RegistryNotConfigured(f"no civil-registry extract is configured: "
+                                        f"{HOW_TO_CONFIGURE}")
+        from ledger.registry_files import load_registry  # loaded only when first needed
+
+        # One load at a time: two verifications arriving together must not both read 100 MB.
+        with self._lock:
+            stamp = self._stamp()
+            if self._loaded is None or self._loaded[0] != stamp:
+                try:
+                    registry = load_registry(self._files.path, self._files.p3ke_path)
+                except ImportRejected as error:
+                    raise RegistryNotConfigured(
+                        f"the configured civil-registry extract cannot be used: {error.detail}"
+                    ) from error
+                self._loaded = (stamp, registry)
+            return self._loaded[1]
+
+    def _stamp(self) -> tuple[int, ...]:
+        paths = [p for p in (self._files.path, self._files.p3ke_path) if p is not None]
+        try:
+            return tuple(p.stat().st_mtime_ns for p in paths)
+        except FileNotFoundError as error:
+            raise RegistryNotConfigured(
+                f"the configured extract {Path(error.filename).name} does not exist: "
+                f"{HOW_TO_CONFIGURE}"
+            ) from None

@@ -1,0 +1,155 @@
+"""Every refusal as an RFC 9457 problem document, mapped from exceptions in one place.
+
+Domain refusals (``LedgerError`` subclasses) get their status from
+``STATUS_BY_ERROR``; Litestar's own HTTP exceptions (routing, body parsing,
+request validation, size limit) keep their status and get a stable code. Anything
+else is a bug: it is logged with its traceback and answered 500 ``internal-error``.
+"""
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.types import ExceptionHandlersMap
+
+from api.civil_registry import RegistryNotConfigured
+from api.privacy import mask_text
+from ledger.errors import (
+    AlreadyEnrolled,
+    AlreadyTerminated,
+    ConcurrencyConflict,
+    ImportRejected,
+    InvalidInput,
+    LedgerError,
+    NotMatched,
+    OutsideCoverageWindow,
+    OverAgeCap,
+    ParticipantNotFound,
+    ProgramAlreadyOpen,
+    ProgramNotFound,
+    QuotaFull,
+)
+
+PROBLEM_TYPE_BASE = "https://pekerja-rentan-ledger.id/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+STATUS_BY_ERROR: dict[type[LedgerError], int] = {
+    InvalidInput: 400,
+    ImportRejected: 400,
+    ProgramNotFound: 404,
+    ParticipantNotFound: 404,
+    ProgramAlreadyOpen: 409,
+    NotMatched: 409,
+    AlreadyEnrolled: 409,
+    AlreadyTerminated: 409,
+    QuotaFull: 409,
+    ConcurrencyConflict: 409,
+    RegistryNotConfigured: 409,
+    OverAgeCap: 422,
+    OutsideCoverageWindow: 422,
+}
+
+CODE_BY_HTTP_STATUS: dict[int, str] = {
+    400: "bad-request",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "request-too-large",
+}
+
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_AT_PATH = re.compile(r"at `\$\.([^`.\[]+)")
+
+_log = structlog.get_logger("api")
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str
+    field: str | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the refusals a route may answer (instead of Litestar's default
+    400 schema, which is not the shape of our problem documents)."""
+    return {status: ResponseSpec(Problem, description=HTTPStatus(status).phrase,
+                                 media_type=PROBLEM_MEDIA_TYPE, generate_examples=False)
+            for status in statuses}
+
+
+READ_PROBLEMS = problem_responses(400, 404)
+COMMAND_PROBLEMS = problem_responses(400, 404, 409, 413, 422)
+
+
+def problem(request: Request, status: int, code: str, detail: str, field: str | None = None,
+            headers: dict[str, str] | None = None) -> Response[Problem]:
+    body = Problem(type=PROBLEM_TYPE_BASE + code, title=code.replace("-", " ").capitalize(),
+                   status=status, detail=mask_text(detail), code=code,
+                   instance=mask_text(request.url.path), field=field)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _ledger_error(request: Request, exc: LedgerError) -> Response[Problem]:
+    status = next((STATUS_BY_ERROR[cls] for cls in type(exc).__mro__ if cls in STATUS_BY_ERROR),
+                  None)
+    if status is None:
+        return _internal_error(request, exc)
+    # The service already retried on fresh state; the client may send the same command again.
+    headers = {"Retry-After": "1"} if isinstance(exc, ConcurrencyConflict) else None
+    return problem(request, status, exc.code, exc.detail, exc.field, headers)
+
+
+def _validation_error(request: Request, exc: ValidationException) -> Response[Problem]:
+    errors: list[dict[str, Any]] = exc.extra if isinstance(exc.extra, list) else []
+    messages = [str(error.get("message", "")) for error in errors]
+    detail = "; ".join(m for m in messages if m) or str(exc.detail)
+    field = next((f for f in map(_field_of_error, errors) if f), None)
+    return problem(request, 400, InvalidInput.code, detail, field)
+
+
+def _field_of_error(error: dict[str, Any]) -> str | None:
+    """Litestar's ``key`` is the parameter name, or ``data`` for the whole body."""
+    key = error.get("key")
+    return offending_field(str(error.get("message", ""))) or (key if key != "data" else None)
+
+
+def offending_field(message: str) -> str | None:
+    """The top-level field a msgspec message blames: a missing one is named in the message,
+    a wrong one in its path, e.g. "Expected `int`, got `str` - at `$.quota_total`"."""
+    match = _MISSING_FIELD.search(message) or _AT_PATH.search(message)
+    return match.group(1) if match else None
+
+
+def _http_error(request: Request, exc: HTTPException) -> Response[Problem]:
+    if exc.status_code >= 500:
+        return _internal_error(request, exc)
+    code = CODE_BY_HTTP_STATUS.get(exc.status_code, "bad-request")
+    detail = str(exc.detail)
+    if exc.status_code == 413:
+        limit = request.route_handler.resolve_request_max_body_size()
+        detail = f"the request body is over the {limit:,} bytes this route accepts"
+    return problem(request, exc.status_code, code, detail, headers=exc.headers)
+
+
+def _internal_error(request: Request, exc: Exception) -> Response[Problem]:
+    _log.error("internal-error", route=request.scope.get("path_template"),
+               exc_info=(type(exc), exc, exc.__traceback__))
+    return problem(request, 500, "internal-error",
+                   "an unexpected error occurred and was logged; this is a bug, please report "
+                   "the X-Request-Id of this response")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    LedgerError: _ledger_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    Exception: _internal_error,
+}

@@ -1,0 +1,164 @@
+"""Participants of a program: submit a candidate, list them, read one with its history."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, get_args
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from api.dependencies import participant_uuid
+from api.privacy import mask_nik, with_masked_nik
+from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
+from ledger.errors import InvalidInput, ParticipantNotFound
+from ledger.events import Sex, TerminationReason
+from ledger.participant import CandidateData, Status
+from ledger.service import Actor, RowResult
+from ledger.store import Recorded
+from ledger.system import System
+from ledger.verification import REASON_CODES
+from projections import views
+
+STATUSES: tuple[str, ...] = get_args(Status)
+STATUS_LIST = ", ".join(STATUSES)
+
+
+class Reason(msgspec.Struct, kw_only=True):
+    reason: str
+    """One of the reason codes in docs/events.md (``nik_not_found``, ``name_differs``...)."""
+    detail: str
+
+
+class ParticipantRow(msgspec.Struct, kw_only=True):
+    participant_id: uuid.UUID
+    program_id: str
+    nik: str
+    """Masked: the first 6 and last 4 digits."""
+    full_name: str
+    birth_date: date
+    sex: Sex
+    village: str
+    submitted_by: str
+    occupation: str
+    cohort: str
+    status: Status
+    name_score: int | None
+    kpj: str | None
+    coverage_start: date | None
+    enrollment_batch: str | None
+    termination_reason: TerminationReason | None
+    terminated_on: date | None
+    submissions: int
+    version: int
+
+
+class HistoryEntry(msgspec.Struct, kw_only=True):
+    version: int
+    type: str
+    recorded_at: datetime
+    actor_id: str
+    actor_role: str
+    command_id: str | None
+    data: dict[str, Any]
+
+
+class ParticipantDetail(ParticipantRow, kw_only=True):
+    reasons: list[Reason]
+    history: list[HistoryEntry]
+
+
+class ParticipantPage(msgspec.Struct, kw_only=True):
+    items: list[ParticipantRow]
+    next_after: uuid.UUID | None
+    """Pass as ``after`` to get the next page; null on the last page."""
+
+
+class CommandResult(msgspec.Struct, kw_only=True):
+    participant_id: uuid.UUID
+    appended_events: int
+    status: Status
+    reasons: list[Reason]
+
+
+UNCHANGED = ResponseSpec(CommandResult, description="Nothing appended: the ledger already held "
+                         "exactly this (e.g. an identical resubmission)")
+IDEMPOTENT_COMMAND_RESPONSES = {200: UNCHANGED, **COMMAND_PROBLEMS}
+
+
+class ParticipantController(Controller):
+    path = "/programs/{program_id:str}/participants"
+    tags = ["participants"]
+
+    @post("/", sync_to_thread=True, responses=IDEMPOTENT_COMMAND_RESPONSES,
+          summary="Submit a candidate (the same NIK again lands on the same participant)")
+    def submit(self, program_id: FromPath[str], data: JSONBody[CandidateData],
+               system: NamedDependency[System], actor: NamedDependency[Actor],
+               command_id: NamedDependency[str | None]) -> Response[CommandResult]:
+        result = system.ledger.submit(program_id, data, actor, command_id)
+        return command_result(system, program_id, result)
+
+    @get("/", sync_to_thread=True, responses=READ_PROBLEMS,
+         summary="List participants, filtered, one page at a time")
+    def list_participants(
+        self, program_id: FromPath[str], system: NamedDependency[System],
+        status: Annotated[str | None, QueryParameter(description=f"One of {STATUS_LIST}")] = None,
+        reason: Annotated[str | None, QueryParameter(description="A mismatch reason code")] = None,
+        village: FromQuery[str | None] = None,
+        cohort: FromQuery[str | None] = None,
+        after: Annotated[uuid.UUID | None, QueryParameter(
+            description="next_after of the previous page")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    ) -> ParticipantPage:
+        _check_filters(status, reason)
+        system.ledger.program(program_id)  # an unknown program is a 404, not an empty page
+        # One row more than asked tells whether another page follows.
+        rows = views.participants(system.storage.db, program_id, status=status, reason=reason,
+                                  village=village, cohort=cohort,
+                                  after=str(after) if after else None, limit=limit + 1)
+        items = [msgspec.convert(with_masked_nik(row), ParticipantRow) for row in rows[:limit]]
+        next_after = items[-1].participant_id if len(rows) > limit else None
+        return ParticipantPage(items=items, next_after=next_after)
+
+    @get("/{participant_id:str}", sync_to_thread=True, responses=READ_PROBLEMS,
+         summary="One participant: where they stand now and every event of their stream")
+    def get_participant(self, program_id: FromPath[str], participant_id: FromPath[str],
+                        system: NamedDependency[System]) -> ParticipantDetail:
+        pid = participant_uuid(participant_id)
+        system.ledger.program(program_id)
+        row = views.participant(system.storage.db, program_id, str(pid))
+        if row is None:
+            raise ParticipantNotFound("no such participant in this program",
+                                      field="participant_id")
+        history = [_history_entry(r) for r in system.ledger.history(program_id, pid)]
+        return msgspec.convert({**with_masked_nik(row), "history": history}, ParticipantDetail)
+
+
+def command_result(system: System, program_id: str, result: RowResult) -> Response[CommandResult]:
+    """201 when the command appended events, 200 when it changed nothing; the projections
+    are caught up first so that a read right after sees the write."""
+    system.projections.catch_up()
+    row = views.participant(system.storage.db, program_id, str(result.participant_id))
+    reasons = msgspec.convert(row["reasons"], list[Reason])
+    body = CommandResult(participant_id=result.participant_id, appended_events=result.appended,
+                         status=row["status"], reasons=reasons)
+    return Response(body, status_code=201 if result.appended else 200)
+
+
+def _check_filters(status: str | None, reason: str | None) -> None:
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"status must be one of {STATUS_LIST}", field="status")
+    if reason is not None and reason not in REASON_CODES:
+        raise InvalidInput(f"reason must be one of {', '.join(REASON_CODES)}", field="reason")
+
+
+def _history_entry(recorded: Recorded) -> HistoryEntry:
+    data = msgspec.to_builtins(recorded.event)
+    if "nik" in data:
+        data["nik"] = mask_nik(data["nik"])
+    meta = recorded.meta
+    return HistoryEntry(version=recorded.version, type=recorded.event.TYPE,
+                        recorded_at=meta.recorded_at, actor_id=meta.actor_id,
+                        actor_role=meta.actor_role, command_id=meta.command_id, data=data)

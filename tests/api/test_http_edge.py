@@ -1,0 +1,156 @@
+"""The HTTP edge itself: problem documents, limits, request ids, OpenAPI, concurrency."""
+
+import json
+import threading
+import time
+
+import httpx
+from litestar import get
+
+from api.problems import STATUS_BY_ERROR
+from ledger import errors
+from ledger.errors import LedgerError
+from tests.api.live_server import a_client, running
+from tests.api.scenario import (
+    PHASE_1,
+    PROGRAM_ID,
+    assert_problem,
+    candidate,
+    kotamobagu,
+    matched_by_hand,
+    open_program,
+    participant_url,
+    siti,
+    submit,
+)
+
+
+def test_every_refusal_of_the_ledger_has_a_status():
+    refusals = {cls for cls in vars(errors).values()
+                if isinstance(cls, type) and issubclass(cls, LedgerError)} - {LedgerError}
+
+    assert refusals <= set(STATUS_BY_ERROR)
+
+
+def test_the_service_answers_health_with_a_request_id(api_client):
+    response = api_client.get("/health")
+
+    assert response.json() == {"status": "ok"}
+    assert len(response.headers["x-request-id"]) == 32
+
+
+def test_unknown_routes_and_methods_are_problems_too(api_client):
+    missing = assert_problem(api_client.get("/programmes"), 404, "not-found")
+    assert api_client.get("/programmes").headers["x-request-id"] != ""
+    assert missing["title"] == "Not found"
+    assert_problem(api_client.delete("/programs"), 405, "method-not-allowed")
+
+
+def test_a_command_body_over_one_mebibyte_is_too_large(api_client):
+    body = kotamobagu(region_name="Kota Kotamobagu " + "x" * 1024 * 1024)
+
+    problem = assert_problem(api_client.post("/programs", json=body), 413, "request-too-large")
+    assert "1,048,576 bytes" in problem["detail"]
+
+
+def test_the_openapi_document_lists_every_route(api_client):
+    document = api_client.get("/schema/openapi.json").json()
+
+    assert document["info"]["title"] == "Pekerja Rentan Ledger"
+    assert {
+        "/health", "/programs", "/programs/{program_id}", "/programs/{program_id}/backlog",
+        "/programs/{program_id}/quota-revisions", "/programs/{program_id}/budget-revisions",
+        "/programs/{program_id}/participants",
+        "/programs/{program_id}/participants/{participant_id}",
+        "/programs/{program_id}/participants/{participant_id}/corrections",
+        "/programs/{program_id}/participants/{participant_id}/verification",
+        "/programs/{program_id}/participants/{participant_id}/verification-results",
+        "/programs/{program_id}/participants/{participant_id}/enrollment",
+        "/programs/{program_id}/participants/{participant_id}/termination",
+        "/programs/{program_id}/imports/candidates", "/programs/{program_id}/imports/registry",
+        "/programs/{program_id}/imports/kpj",
+    } <= set(document["paths"])
+    submit_body = document["paths"]["/programs/{program_id}/participants"]["post"]["requestBody"]
+    assert submit_body["content"]["application/json"]["schema"]["$ref"].endswith("CandidateData")
+
+
+def test_two_clerks_enrolling_for_the_last_seat_at_once_one_wins(api_client, api_server):
+    # Given one seat left and two matched candidates
+    open_program(api_client, quota_total=1, cohort_quotas={"informal": 1})
+    siti_id, warga_id = submit(api_client, siti()), submit(api_client, candidate(2))
+    matched_by_hand(api_client, siti_id)
+    matched_by_hand(api_client, warga_id)
+    start = threading.Barrier(2)
+    responses: dict[str, httpx.Response] = {}
+
+    def enroll(participant_id: str, kpj: str) -> None:
+        with a_client(api_server) as clerk:
+            clerk.get("/health")  # connect first, so that both requests leave together
+            start.wait()
+            responses[participant_id] = clerk.post(participant_url(participant_id, "enrollment"),
+                                                   json={**PHASE_1, "kpj": kpj})
+
+    # When two clerks enroll them at the same moment
+    clerks = [threading.Thread(target=enroll, args=(siti_id, "24012345678")),
+              threading.Thread(target=enroll, args=(warga_id, "24012345679"))]
+    for clerk in clerks:
+        clerk.start()
+    for clerk in clerks:
+        clerk.join()
+
+    # Then exactly one is enrolled, and the other is told the quota is full
+    assert sorted(r.status_code for r in responses.values()) == [201, 409]
+    (refused,) = [r for r in responses.values() if r.status_code == 409]
+    assert_problem(refused, 409, "quota-full")
+    summary = api_client.get(f"/programs/{PROGRAM_ID}").json()
+    assert summary["totals"]["enrolled"] == summary["quota_total"] == 1
+    assert summary["quota_remaining"] == 0
+
+
+def test_requests_are_logged_without_personal_data(api_client, api_log):
+    open_program(api_client)
+    start = len(api_log)
+    siti_id = submit(api_client, {**siti(), "nik": "7174 0145 0385 0001"})
+    api_client.get(participant_url(siti_id), headers={"X-Actor-Id": "clerk-gogagoman"})
+    api_client.get(participant_url("7174014503850001"))
+
+    lines = _wait_for_lines(api_log, start, 3, about="/participants")
+
+    requests = [json.loads(line) for line in lines]
+    assert [(r["method"], r["route"], r["status"]) for r in requests] == [
+        ("POST", "/programs/{program_id}/participants", 201),
+        ("GET", "/programs/{program_id}/participants/{participant_id}", 200),
+        ("GET", "/programs/{program_id}/participants/{participant_id}", 400)]
+    assert requests[1]["actor_id"] == "clerk-gogagoman"
+    assert all(r["request_id"] and r["duration_ms"] >= 0 for r in requests)
+    for personal in ("7174014503850001", "Siti", "Mokodompit", "Nurhayati", "1985-03-05"):
+        assert not any(personal in line for line in lines)
+
+
+def test_an_unexpected_error_is_a_logged_internal_error(api_app, api_log):
+    @get("/boom", sync_to_thread=False)
+    def boom() -> None:
+        raise RuntimeError("lost the connection while reading 7174014503850001")
+
+    app = api_app()
+    app.register(boom)
+    start = len(api_log)
+    with running(app) as base_url, httpx.Client(base_url=base_url) as raw_client:
+        response = raw_client.get("/boom")
+
+    assert_problem(response, 500, "internal-error")
+    lines = _wait_for_lines(api_log, start, 2, about="/boom")
+    (error,) = [json.loads(line) for line in lines if '"internal-error"' in line]
+    assert error["exception"][0]["exc_type"] == "RuntimeError"
+    assert "717401******0001" in lines[0] and "7174014503850001" not in "".join(lines)
+
+
+def _wait_for_lines(api_log: list[str], start: int, count: int, about: str) -> list[str]:
+    """The lines logged since ``start`` that mention ``about``, once there are ``count``: a
+    server logs a request after answering it, so the last line may still be on its way."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [line for line in api_log[start:] if about in line]
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.01)
