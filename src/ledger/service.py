@@ -30,7 +30,7 @@ from ledger.participant import (
 )
 from ledger.program import OpenProgram, Program, ReviseBudget, ReviseQuota
 from ledger.registry import CivilRegistry
-from ledger.rules import verification_rules_on
+from ledger.rules import VerificationRules, verification_rules_on
 from ledger.store import EventStore, Recorded, StreamWrite
 
 T = TypeVar("T")
@@ -148,11 +148,20 @@ class Ledger:
     # Participants in batches (imports)
 
     def submit_batch(self, program_id: str, rows: Sequence[CandidateData], actor: Actor,
-                     command_id: str | None = None) -> list[RowResult]:
+                     command_id: str | None = None, *,
+                     registry: CivilRegistry | None = None) -> list[RowResult]:
+        """Submit rows; with a registry, also verify each one in the same pass and the
+        same transaction (an import of a list and its registry extract together)."""
         today = self._today()
+        rules = verification_rules_on(today)
 
         def decide(prog: Program, state: Participant | None, data: CandidateData) -> Decision:
-            return participant.submit(state, prog, data, today), []
+            events = participant.submit(state, prog, data, today)
+            state = _fold(participant.evolve, events, state)
+            if registry is None or state.status in ("enrolled", "terminated"):
+                return events, []
+            outcome = _verification(prog, state, registry, today, rules)
+            return events + participant.verify(state, outcome), []
 
         items = [(participant.stream_id(program_id, _compact(row.nik)), row) for row in rows]
         return self._decide_batch(program_id, items, decide, actor, command_id)
@@ -166,15 +175,8 @@ class Ledger:
         def decide(prog: Program, state: Participant | None, _: None) -> Decision:
             if state is None:
                 raise ParticipantNotFound("no such participant in this program")
-            nik = state.data.nik
-            verdict = verification.match(
-                state.as_candidate(), registry.lookup(nik), program_region=prog.region_code,
-                requires_p3ke=state.data.cohort in prog.p3ke_cohorts,
-                in_p3ke=registry.in_p3ke(nik), rules=rules)
-            outcome = VerificationRecorded(
-                outcome=verdict.outcome, reasons=verdict.reasons, method="registry",
-                source=registry.source, verified_on=today, name_score=verdict.name_score)
-            return participant.verify(state, outcome), []
+            return participant.verify(state, _verification(prog, state, registry, today,
+                                                           rules)), []
 
         items = [(pid, None) for pid in participant_ids]
         return self._decide_batch(program_id, items, decide, actor, command_id)
@@ -276,6 +278,18 @@ def _fold(evolve: Callable, recorded: Sequence, state=None):
     for item in recorded:
         state = evolve(state, item.event if isinstance(item, Recorded) else item)
     return state
+
+
+def _verification(prog: Program, state: Participant, registry: CivilRegistry, today: date,
+                  rules: VerificationRules) -> VerificationRecorded:
+    nik = state.data.nik
+    verdict = verification.match(
+        state.as_candidate(), registry.lookup(nik), program_region=prog.region_code,
+        requires_p3ke=state.data.cohort in prog.p3ke_cohorts, in_p3ke=registry.in_p3ke(nik),
+        rules=rules)
+    return VerificationRecorded(
+        outcome=verdict.outcome, reasons=verdict.reasons, method="registry",
+        source=registry.source, verified_on=today, name_score=verdict.name_score)
 
 
 def _compact(nik: str) -> str:

@@ -1,0 +1,348 @@
+"""Bulk imports: village candidate lists, registry extracts and KPJ assignment files.
+
+Each import streams its file through ``ledger.csvfile`` and hands rows to the
+service in batches of ``BATCH_ROWS``; the service decides a batch and appends
+it in one transaction, so memory stays flat on a million rows and a crash loses
+at most the batch in flight. Running an import again appends nothing new: a
+candidate row identical to any submission already on record for that person is
+a repeat (so an old file cannot undo a later row or a correction), and the
+verification and enrollment deciders ignore what is already on record.
+
+Refused rows go to the rejection report (row, field, reason), in row order per
+batch, with the domain's reason and never a person's data.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Literal, TypeVar
+from uuid import UUID
+
+import msgspec
+from stdnum.id import nik as stdnum_nik
+from tqdm import tqdm
+
+from ledger import participant
+from ledger.csvfile import (
+    CsvRows,
+    Rejection,
+    RejectionLog,
+    parse_date,
+    parse_nik,
+    parse_sex,
+    required,
+)
+from ledger.errors import (
+    AlreadyEnrolled,
+    ImportRejected,
+    InvalidInput,
+    LedgerError,
+    OutsideCoverageWindow,
+)
+from ledger.events import CandidateSubmitted
+from ledger.participant import CandidateData, Enroll, Participant
+from ledger.registry import CivilRegistry
+from ledger.registry_files import load_registry
+from ledger.service import Actor, RowResult
+from ledger.system import System
+from projections.views import participant_ids_with_status
+
+__all__ = ["ImportReport", "Rejection", "import_candidates", "import_kpj", "import_registry"]
+
+BATCH_ROWS = 1000
+CANDIDATE_COLUMNS = ("nik", "full_name", "birth_date", "sex", "mother_name", "address",
+                     "village", "occupation", "cohort", "submitted_by")
+KPJ_COLUMNS = ("nik", "kpj")
+# A refusal that names no field still has a column a clerk can look at.
+_FIELD_OF_CODE = {"quota-full": "quota", "participant-not-found": "nik", "not-matched": "nik",
+                  "already-enrolled": "nik", "already-terminated": "nik"}
+# Refusals whose detail quotes a person's data (the KPJ on record) get a plain one instead.
+_PLAIN_DETAIL = {"already-enrolled": "the participant is already enrolled"}
+
+T = TypeVar("T")
+
+
+class ImportReport(msgspec.Struct):
+    """What one import did. For ``registry``, rows are the extract's (and refused P3KE rows),
+    and matched, mismatched and unchanged count the participants it verified."""
+
+    kind: str
+    rows: int
+    accepted: int
+    unchanged: int
+    rejected: int
+    events_appended: int
+    rejections: list[Rejection]
+    """The first 1,000; all of them are in the file at ``rejections_path``."""
+    rejections_path: str | None
+    matched: int = 0
+    mismatched: int = 0
+    enrolled: int = 0
+
+
+class _Run:
+    """Counts of one import and its rejection report, filled batch by batch."""
+
+    def __init__(self, kind: Literal["candidates", "registry", "kpj"],
+                 log: RejectionLog) -> None:
+        self.report = ImportReport(kind=kind, rows=0, accepted=0, unchanged=0, rejected=0,
+                                   events_appended=0, rejections=log.kept,
+                                   rejections_path=None)
+        self._log = log
+        self._pending: list[Rejection] = []
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def refuse(self, row: int, error: LedgerError, default_field: str = "_row") -> None:
+        field = error.field or _FIELD_OF_CODE.get(error.code, default_field)
+        self._pending.append(Rejection(row, field, _PLAIN_DETAIL.get(error.code, error.detail)))
+
+    def refuse_row(self, rejection: Rejection) -> None:
+        self._pending.append(rejection)
+
+    def close_batch(self) -> None:
+        for rejection in sorted(self._pending, key=lambda r: r.row):
+            self._log.add(rejection)
+        self.report.rejected += len(self._pending)
+        self._pending.clear()
+
+    def finish(self) -> ImportReport:
+        self.close_batch()
+        self.report.rejections_path = self._log.written_path
+        return self.report
+
+
+def import_candidates(system: System, program_id: str, path: Path, actor: Actor, *,
+                      registry: CivilRegistry | None = None,
+                      rejections_path: Path | None = None,
+                      progress: bool = False) -> ImportReport:
+    """Submit every valid row of a village list; with ``registry``, verify each row in the
+    same pass and transaction (a clean new row appends two events)."""
+    system.ledger.program(program_id)  # an unknown program is refused before the file is read
+    with (RejectionLog(rejections_path) as log, _then_catch_up(system),
+          CsvRows(path, CANDIDATE_COLUMNS, progress=progress) as rows):
+        run = _Run("candidates", log)
+        for batch in _batches(rows, _candidate, run):
+            command_id = _command_id("candidates", path, batch)
+            repeats = _on_record(system, program_id, batch)
+            fresh = [(n, data) for n, data in batch if n not in repeats]
+            results = system.ledger.submit_batch(program_id, [data for _, data in fresh],
+                                                 actor, command_id, registry=registry)
+            run.report.unchanged += len(repeats)
+            _count(run, [n for n, _ in fresh], results)
+            if registry is not None:
+                _count_verdicts(system, run, [r.participant_id for r in results
+                                              if r.error is None and r.appended])
+                if repeats:  # not submitted again, but the registry may have news for them
+                    _verify(system, program_id, list(repeats.values()), registry, actor, run,
+                            command_id)
+            run.close_batch()
+        return run.finish()
+
+
+def import_registry(system: System, program_id: str, path: Path, actor: Actor, *,
+                    p3ke_path: Path | None = None, rejections_path: Path | None = None,
+                    progress: bool = False) -> ImportReport:
+    """Verify the program's candidates awaiting verification, and re-verify the mismatched
+    ones (the registry may have been corrected), against this extract."""
+    system.ledger.program(program_id)
+    with RejectionLog(rejections_path) as log, _then_catch_up(system):
+        run = _Run("registry", log)
+        registry = load_registry(path, p3ke_path, on_rejected=run.refuse_row,
+                                 progress=progress)
+        run.report.accepted = len(registry)
+        run.close_batch()
+        run.report.rows = run.report.accepted + run.report.rejected
+        system.projections.catch_up()  # the participants to verify are read from projections
+        for status in ("awaiting_verification", "mismatched"):
+            ids = participant_ids_with_status(system.storage.db, program_id, status)
+            with tqdm(total=len(ids), unit="participants", desc=f"verifying {status}",
+                      disable=not progress, leave=False) as bar:
+                for start in range(0, len(ids), BATCH_ROWS):
+                    chunk = [UUID(pid) for pid in ids[start:start + BATCH_ROWS]]
+                    _verify(system, program_id, chunk, registry, actor, run,
+                            f"import:registry:{registry.source}")
+                    bar.update(len(chunk))
+        return run.finish()
+
+
+def import_kpj(system: System, program_id: str, path: Path, actor: Actor, *,
+               coverage_start: date, batch: str, rejections_path: Path | None = None,
+               progress: bool = False) -> ImportReport:
+    """Enroll each matched participant named in a BPJS TK assignment file (nik, kpj) with
+    its KPJ; one already enrolled with the same KPJ is unchanged, not refused."""
+    _check_enrollment_batch(system, program_id, coverage_start, batch)
+    with (RejectionLog(rejections_path) as log, _then_catch_up(system),
+          CsvRows(path, KPJ_COLUMNS, progress=progress) as rows):
+        run = _Run("kpj", log)
+        for chunk in _batches(rows, _kpj_row, run):
+            items = [(participant.stream_id(program_id, nik),
+                      Enroll(kpj=kpj, coverage_start=coverage_start, batch=batch))
+                     for _, (nik, kpj) in chunk]
+            results = system.ledger.enroll_batch(program_id, items, actor,
+                                                 _command_id("kpj", path, chunk))
+            _count_enrollments(system, run, [n for n, _ in chunk], items, results)
+            run.close_batch()
+        return run.finish()
+
+
+@contextmanager
+def _then_catch_up(system: System) -> Iterator[None]:
+    """Bring the projections up to date after an import, also after one stopped midway
+    by a refusal: the batches it appended before stopping stay, and should show."""
+    try:
+        yield
+    except LedgerError:
+        system.projections.catch_up()
+        raise
+    system.projections.catch_up()
+
+
+def _batches(rows: CsvRows, parse: Callable[[dict[str, str]], T],
+             run: _Run) -> Iterator[list[tuple[int, T]]]:
+    """Parsed rows in batches, refusing on the way those that do not parse. Refusals
+    count towards the batch size, so a file of nothing but bad rows stays bounded too."""
+    batch: list[tuple[int, T]] = []
+    try:
+        for item in rows:
+            run.report.rows += 1
+            if isinstance(item, Rejection):
+                run.refuse_row(item)
+            else:
+                try:
+                    batch.append((item.number, parse(item.values)))
+                except InvalidInput as error:
+                    run.refuse(item.number, error)
+            if len(batch) + run.pending >= BATCH_ROWS:
+                if batch:
+                    yield batch
+                    batch = []
+                run.close_batch()
+    except ImportRejected as stop:
+        if batch:  # the rows before the unreadable one are whole: import them
+            yield batch
+        run.close_batch()
+        raise ImportRejected(
+            f"{stop.detail}. The {run.report.rows} rows before it were processed and stay "
+            "imported; nothing after it was read. Fix the file and import it again: rows "
+            "already imported append nothing the second time", field=stop.field) from None
+    if batch:
+        yield batch
+
+
+def _candidate(values: dict[str, str]) -> CandidateData:
+    # The decider checks what every submission must satisfy (NIK, blanks, cohort);
+    # here only what must be parsed before there is a command at all.
+    return CandidateData(
+        nik=required(values, "nik"), full_name=values["full_name"],
+        birth_date=parse_date(values, "birth_date"), sex=parse_sex(values),
+        mother_name=values["mother_name"], address=values["address"],
+        village=values["village"], occupation=values["occupation"], cohort=values["cohort"],
+        submitted_by=values["submitted_by"])
+
+
+def _kpj_row(values: dict[str, str]) -> tuple[str, str]:
+    return parse_nik(values), required(values, "kpj")
+
+
+def _command_id(kind: str, path: Path, batch: Sequence[tuple[int, object]]) -> str:
+    return f"import:{kind}:{path.name}:rows {batch[0][0]}-{batch[-1][0]}"
+
+
+def _on_record(system: System, program_id: str,
+               batch: Sequence[tuple[int, CandidateData]]) -> dict[int, UUID]:
+    """Rows (number -> participant) whose data some earlier submission already recorded."""
+    keyed = {}
+    for number, data in batch:
+        nik = stdnum_nik.compact(data.nik)  # the service keys streams by the compact NIK
+        keyed[number] = (participant.stream_id(program_id, nik),
+                         msgspec.structs.replace(data, nik=nik))
+    streams = system.store.read_many({pid for pid, _ in keyed.values()})
+    return {number: pid for number, (pid, data) in keyed.items()
+            if any(_submitted(r.event) == data for r in streams.get(pid, ()))}
+
+
+def _submitted(event: object) -> CandidateData | None:
+    if not isinstance(event, CandidateSubmitted):
+        return None
+    return CandidateData(**{f: getattr(event, f) for f in CandidateData.__struct_fields__})
+
+
+def _count(run: _Run, numbers: Sequence[int], results: Sequence[RowResult]) -> None:
+    report = run.report
+    for number, result in zip(numbers, results, strict=True):
+        if result.error is not None:
+            run.refuse(number, result.error)
+        elif result.appended:
+            report.accepted += 1
+        else:
+            report.unchanged += 1
+        report.events_appended += result.appended
+
+
+def _verify(system: System, program_id: str, participant_ids: Sequence[UUID],
+            registry: CivilRegistry, actor: Actor, run: _Run, command_id: str) -> None:
+    """Verify against ``registry``; a verdict already on record appends nothing. Enrolled
+    and terminated participants are past verification and are left alone."""
+    ids = list(dict.fromkeys(participant_ids))  # one NIK twice in a batch is one person
+    results = system.ledger.verify_batch(program_id, ids, registry, actor, command_id)
+    run.report.events_appended += sum(r.appended for r in results)
+    if run.report.kind == "registry":
+        run.report.unchanged += sum(1 for r in results if r.error is None and not r.appended)
+    _count_verdicts(system, run, [r.participant_id for r in results
+                                  if r.error is None and r.appended])
+
+
+def _count_verdicts(system: System, run: _Run, verified: Sequence[UUID]) -> None:
+    """Count the verdicts just recorded for these participants."""
+    for state in _states(system, verified).values():
+        if state.status == "matched":
+            run.report.matched += 1
+        else:
+            run.report.mismatched += 1
+
+
+def _count_enrollments(system: System, run: _Run, numbers: Sequence[int],
+                       items: Sequence[tuple[UUID, Enroll]],
+                       results: Sequence[RowResult]) -> None:
+    already = [r.participant_id for r in results if isinstance(r.error, AlreadyEnrolled)]
+    states = _states(system, already)
+    report = run.report
+    for number, (pid, command), result in zip(numbers, items, results, strict=True):
+        if isinstance(result.error, AlreadyEnrolled) and states[pid].kpj == command.kpj:
+            report.unchanged += 1
+        elif isinstance(result.error, AlreadyEnrolled):
+            run.refuse_row(Rejection(number, "kpj", "already enrolled with a different KPJ"))
+        elif result.error is not None:
+            run.refuse(number, result.error, "nik")
+        else:
+            report.accepted += 1
+            report.enrolled += 1
+        report.events_appended += result.appended
+
+
+def _states(system: System, participant_ids: Sequence[UUID]) -> dict[UUID, Participant]:
+    """Current state of the given participants, in one read."""
+    states = {}
+    for pid, recorded in system.store.read_many(participant_ids).items():
+        state = None
+        for item in recorded:
+            state = participant.evolve(state, item.event)
+        states[pid] = state
+    return states
+
+
+def _check_enrollment_batch(system: System, program_id: str, coverage_start: date,
+                            batch: str) -> None:
+    """Refuse up front what the decider would refuse on every row alike, so a wrong
+    coverage start gives one clear error rather than a report of a million rows."""
+    program = system.ledger.program(program_id)
+    if not batch.strip():
+        raise InvalidInput("name the enrollment batch (phase)", field="batch")
+    if not program.coverage_start <= coverage_start <= program.coverage_end:
+        raise OutsideCoverageWindow(
+            f"coverage_start must fall within the program's coverage window "
+            f"{program.coverage_start}..{program.coverage_end}", field="coverage_start")

@@ -1,0 +1,119 @@
+"""The ``ledger`` command as a data officer runs it: a subprocess, real files, a real database."""
+
+import csv
+import os
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ledger.demo_data import build_nik
+
+CANDIDATE_HEADER = ["nik", "full_name", "birth_date", "sex", "mother_name", "address",
+                    "village", "occupation", "cohort", "submitted_by"]
+
+
+def ledger(tmp_path: Path, *args: str, database_url: str | None = None):
+    env = {k: v for k, v in os.environ.items() if k != "LEDGER_DATABASE_URL"}
+    env["LEDGER_DATA_DIR"] = str(tmp_path / "data")
+    if database_url:
+        env["LEDGER_DATABASE_URL"] = database_url
+    return subprocess.run([sys.executable, "-m", "ledger.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def run(tmp_path, db_url):
+    return lambda *args: ledger(tmp_path, *args, database_url=db_url)
+
+
+def village_list(tmp_path: Path) -> Path:
+    path = tmp_path / "gogagoman.csv"
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(CANDIDATE_HEADER)
+        for serial, sex in ((1, "P"), (2, "P"), (3, "X")):
+            writer.writerow([build_nik("717401", date(1985, 3, 5), "P", serial),
+                             "Siti Mokodompit", "1985-03-05", sex, "Nurhayati Paputungan",
+                             "Jl. Adampe No. 4", "Gogagoman", "Pedagang Kaki Lima", "informal",
+                             "Kelurahan Gogagoman"])
+    return path
+
+
+OPEN_ARGS = ("program", "open", "--id", "kotamobagu-2024", "--region-code", "7174",
+             "--region-name", "Kota Kotamobagu", "--fiscal-year", "2024",
+             "--agreement-ref", "PKS/7174/BPJSTK/II/2024", "--quota", "9000",
+             "--cohort", "informal=9000", "--budget", "APBD=1512000000",
+             "--coverage-start", "2024-03-01", "--coverage-end", "2024-12-31")
+
+
+def test_db_upgrade_says_where_the_data_is_and_what_it_applied(tmp_path):
+    first = ledger(tmp_path, "db", "upgrade")
+    again = ledger(tmp_path, "db", "upgrade")
+
+    assert first.returncode == 0, first.stderr
+    assert f"data dir: {tmp_path / 'data'}" in first.stderr
+    assert f"database: sqlite:///{tmp_path / 'data' / 'ledger.sqlite'}" in first.stderr
+    assert "applied: 0001_event_store" in first.stdout
+    assert "already up to date" in again.stdout
+
+
+def test_a_program_is_opened_a_list_imported_and_the_program_shown(run, tmp_path):
+    opened = run(*OPEN_ARGS)
+    imported = run("import", "candidates", "--program", "kotamobagu-2024",
+                   str(village_list(tmp_path)))
+    shown = run("program", "show", "kotamobagu-2024")
+
+    assert opened.returncode == 0, opened.stderr
+    assert "quota 9,000: 0 enrolled, 9,000 left" in opened.stdout
+    assert imported.returncode == 0, imported.stderr
+    assert "3 rows, 2 accepted, 0 unchanged, 1 rejected" in imported.stdout
+    report = next(line for line in imported.stdout.splitlines()
+                  if line.startswith("rejection report: "))
+    assert Path(report.split(": ", 1)[1]).parent == tmp_path / "data" / "reports"
+    assert "4  sex" in imported.stdout  # the refused row, and the field to blame
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"awaiting_verification +2\n", shown.stdout)
+    assert "Gogagoman" in shown.stdout
+
+
+def test_an_unknown_program_exits_1_with_the_problem_and_no_traceback(run, tmp_path):
+    result = run("import", "candidates", "--program", "makassar-2024",
+                 str(village_list(tmp_path)))
+
+    assert result.returncode == 1
+    assert "refused (program-not-found) [program_id]: no program 'makassar-2024'" in (
+        result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_file_exits_1_naming_the_missing_columns(run, tmp_path):
+    run(*OPEN_ARGS)
+    path = tmp_path / "wrong.csv"
+    path.write_text("nik,name\n7174014503850001,Siti\n", encoding="utf-8")
+
+    result = run("import", "candidates", "--program", "kotamobagu-2024", str(path))
+
+    assert result.returncode == 1
+    assert "import-rejected" in result.stderr and "full_name" in result.stderr
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert ledger(tmp_path, "program", "open", "--id", "x").returncode == 2
+    assert ledger(tmp_path, *OPEN_ARGS[:-1], "2024-12-32").returncode == 2
+    assert ledger(tmp_path, "import", "kpj", "--program", "x", "f.csv").returncode == 2
+
+
+def test_projections_report_their_lag_and_rebuild(run, tmp_path):
+    run(*OPEN_ARGS)
+
+    status = run("projections", "status")
+    rebuilt = run("projections", "rebuild", "participants")
+    unknown = run("projections", "rebuild", "claims")
+
+    assert "log head: 1" in status.stdout and "participants" in status.stdout
+    assert rebuilt.returncode == 0 and "rebuilt participants" in rebuilt.stdout
+    assert unknown.returncode == 1 and "no projection 'claims'" in unknown.stderr
