@@ -3,10 +3,10 @@
 Each import streams its file through ``ledger.csvfile`` and hands rows to the
 service in batches of ``BATCH_ROWS``; the service decides a batch and appends
 it in one transaction, so memory stays flat on a million rows and a crash loses
-at most the batch in flight. Running an import again appends nothing new: a
-candidate row identical to any submission already on record for that person is
-a repeat (so an old file cannot undo a later row or a correction), and the
-verification and enrollment deciders ignore what is already on record.
+at most the batch in flight. Running an import again appends nothing new: the
+deciders treat a candidate row identical to any submission on record as a
+repeat (so an old file cannot undo a later row or a correction), and ignore
+verdicts and enrollments already on record.
 
 Refused rows go to the rejection report (row, field, reason), in row order per
 batch, with the domain's reason and never a person's data.
@@ -20,7 +20,6 @@ from typing import Literal, TypeVar
 from uuid import UUID
 
 import msgspec
-from stdnum.id import nik as stdnum_nik
 from tqdm import tqdm
 
 from ledger import participant
@@ -40,8 +39,7 @@ from ledger.errors import (
     LedgerError,
     OutsideCoverageWindow,
 )
-from ledger.events import CandidateSubmitted
-from ledger.participant import CandidateData, Enroll, Participant
+from ledger.participant import CandidateData, Enroll
 from ledger.registry import CivilRegistry
 from ledger.registry_files import load_registry
 from ledger.service import Actor, RowResult
@@ -126,19 +124,12 @@ def import_candidates(system: System, program_id: str, path: Path, actor: Actor,
           CsvRows(path, CANDIDATE_COLUMNS, progress=progress) as rows):
         run = _Run("candidates", log)
         for batch in _batches(rows, _candidate, run):
-            command_id = _command_id("candidates", path, batch)
-            repeats = _on_record(system, program_id, batch)
-            fresh = [(n, data) for n, data in batch if n not in repeats]
-            results = system.ledger.submit_batch(program_id, [data for _, data in fresh],
-                                                 actor, command_id, registry=registry)
-            run.report.unchanged += len(repeats)
-            _count(run, [n for n, _ in fresh], results)
+            results = system.ledger.submit_batch(
+                program_id, [data for _, data in batch], actor,
+                _command_id("candidates", path, batch), registry=registry)
+            _count(run, [n for n, _ in batch], results)
             if registry is not None:
-                _count_verdicts(system, run, [r.participant_id for r in results
-                                              if r.error is None and r.appended])
-                if repeats:  # not submitted again, but the registry may have news for them
-                    _verify(system, program_id, list(repeats.values()), registry, actor, run,
-                            command_id)
+                _count_verdicts(run, results)
             run.close_batch()
         return run.finish()
 
@@ -184,7 +175,7 @@ def import_kpj(system: System, program_id: str, path: Path, actor: Actor, *,
                      for _, (nik, kpj) in chunk]
             results = system.ledger.enroll_batch(program_id, items, actor,
                                                  _command_id("kpj", path, chunk))
-            _count_enrollments(system, run, [n for n, _ in chunk], items, results)
+            _count_enrollments(run, [n for n, _ in chunk], items, results)
             run.close_batch()
         return run.finish()
 
@@ -252,25 +243,6 @@ def _command_id(kind: str, path: Path, batch: Sequence[tuple[int, object]]) -> s
     return f"import:{kind}:{path.name}:rows {batch[0][0]}-{batch[-1][0]}"
 
 
-def _on_record(system: System, program_id: str,
-               batch: Sequence[tuple[int, CandidateData]]) -> dict[int, UUID]:
-    """Rows (number -> participant) whose data some earlier submission already recorded."""
-    keyed = {}
-    for number, data in batch:
-        nik = stdnum_nik.compact(data.nik)  # the service keys streams by the compact NIK
-        keyed[number] = (participant.stream_id(program_id, nik),
-                         msgspec.structs.replace(data, nik=nik))
-    streams = system.store.read_many({pid for pid, _ in keyed.values()})
-    return {number: pid for number, (pid, data) in keyed.items()
-            if any(_submitted(r.event) == data for r in streams.get(pid, ()))}
-
-
-def _submitted(event: object) -> CandidateData | None:
-    if not isinstance(event, CandidateSubmitted):
-        return None
-    return CandidateData(**{f: getattr(event, f) for f in CandidateData.__struct_fields__})
-
-
 def _count(run: _Run, numbers: Sequence[int], results: Sequence[RowResult]) -> None:
     report = run.report
     for number, result in zip(numbers, results, strict=True):
@@ -290,29 +262,25 @@ def _verify(system: System, program_id: str, participant_ids: Sequence[UUID],
     ids = list(dict.fromkeys(participant_ids))  # one NIK twice in a batch is one person
     results = system.ledger.verify_batch(program_id, ids, registry, actor, command_id)
     run.report.events_appended += sum(r.appended for r in results)
-    if run.report.kind == "registry":
-        run.report.unchanged += sum(1 for r in results if r.error is None and not r.appended)
-    _count_verdicts(system, run, [r.participant_id for r in results
-                                  if r.error is None and r.appended])
+    run.report.unchanged += sum(1 for r in results if r.error is None and not r.appended)
+    _count_verdicts(run, results)
 
 
-def _count_verdicts(system: System, run: _Run, verified: Sequence[UUID]) -> None:
-    """Count the verdicts just recorded for these participants."""
-    for state in _states(system, verified).values():
-        if state.status == "matched":
+def _count_verdicts(run: _Run, results: Sequence[RowResult]) -> None:
+    """Count the verdicts this batch recorded, by the participant's status after it."""
+    for result in results:
+        if result.error is None and result.appended and result.state.status == "matched":
             run.report.matched += 1
-        else:
+        elif result.error is None and result.appended and result.state.status == "mismatched":
             run.report.mismatched += 1
 
 
-def _count_enrollments(system: System, run: _Run, numbers: Sequence[int],
+def _count_enrollments(run: _Run, numbers: Sequence[int],
                        items: Sequence[tuple[UUID, Enroll]],
                        results: Sequence[RowResult]) -> None:
-    already = [r.participant_id for r in results if isinstance(r.error, AlreadyEnrolled)]
-    states = _states(system, already)
     report = run.report
-    for number, (pid, command), result in zip(numbers, items, results, strict=True):
-        if isinstance(result.error, AlreadyEnrolled) and states[pid].kpj == command.kpj:
+    for number, (_, command), result in zip(numbers, items, results, strict=True):
+        if isinstance(result.error, AlreadyEnrolled) and result.state.kpj == command.kpj:
             report.unchanged += 1
         elif isinstance(result.error, AlreadyEnrolled):
             run.refuse_row(Rejection(number, "kpj", "already enrolled with a different KPJ"))
@@ -322,17 +290,6 @@ def _count_enrollments(system: System, run: _Run, numbers: Sequence[int],
             report.accepted += 1
             report.enrolled += 1
         report.events_appended += result.appended
-
-
-def _states(system: System, participant_ids: Sequence[UUID]) -> dict[UUID, Participant]:
-    """Current state of the given participants, in one read."""
-    states = {}
-    for pid, recorded in system.store.read_many(participant_ids).items():
-        state = None
-        for item in recorded:
-            state = participant.evolve(state, item.event)
-        states[pid] = state
-    return states
 
 
 def _check_enrollment_batch(system: System, program_id: str, coverage_start: date,

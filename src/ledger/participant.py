@@ -108,6 +108,9 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
     kpj: str | None = None
     coverage_start: date | None = None
     earlier_identities: list[tuple[str, date]] = []
+    """(name, birth date) of earlier submissions since the last correction."""
+    submissions: list[CandidateData] = []
+    """Every submission ever recorded, so re-running an old file changes nothing."""
 
     def as_candidate(self) -> Candidate:
         d = self.data
@@ -121,10 +124,11 @@ def evolve(state: Participant | None, event: Event) -> Participant:
             data = CandidateData(**{f: getattr(event, f) for f in CandidateData.__struct_fields__})
             if state is None:
                 return Participant(program_id=event.program_id, data=data,
-                                   status="awaiting_verification")
+                                   status="awaiting_verification", submissions=[data])
             earlier = [*state.earlier_identities, (state.data.full_name, state.data.birth_date)]
             return msgspec.structs.replace(state, data=data, status="awaiting_verification",
-                                           reasons=[], earlier_identities=earlier)
+                                           reasons=[], earlier_identities=earlier,
+                                           submissions=[*state.submissions, data])
         case CandidateCorrected():
             changes = {f: v for f, v in msgspec.structs.asdict(event).items()
                        if f != "reason" and v is not None}
@@ -147,7 +151,9 @@ def submit(state: Participant | None, program: Program, data: CandidateData,
            today: date) -> list[Event]:
     data = _checked(data, program, today)
     if state is not None:
-        if state.data == data:
+        # Data already on record, current or submitted before, is a repeat: re-running
+        # an old list must not undo a later submission or an officer's correction.
+        if state.data == data or data in state.submissions:
             return []
         _refuse_when_closed(state)
     return [CandidateSubmitted(program_id=program.program_id,

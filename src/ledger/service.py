@@ -47,6 +47,8 @@ class RowResult(NamedTuple):
     participant_id: UUID
     appended: int
     error: LedgerError | None = None
+    state: Participant | None = None
+    """The participant after this row's decision (before it, when refused)."""
 
 
 def utc_now() -> datetime:
@@ -212,13 +214,13 @@ class Ledger:
                 try:
                     events, prog_events = decide(prog, state, item)
                 except LedgerError as error:
-                    results.append(RowResult(pid, 0, error))
+                    results.append(RowResult(pid, 0, error, state))
                     continue
                 states[pid] = _fold(participant.evolve, events, state)
                 prog = _fold(program.evolve, prog_events, prog)
                 pending[pid] += events
                 program_events += prog_events
-                results.append(RowResult(pid, len(events)))
+                results.append(RowResult(pid, len(events), None, states[pid]))
             writes = [StreamWrite(pid, read_versions.get(pid, 0), events)
                       for pid, events in pending.items()]
             if program_events:

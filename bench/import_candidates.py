@@ -1,0 +1,180 @@
+"""Import benchmark: a generated Makassar-sized candidate file, end to end, on PostgreSQL.
+
+End to end means: load the registry extract, parse and validate every row,
+match it against the registry, append the events (submitted + verified), and
+catch the projections up. Measured in the same run, on the same server, for a
+ratio rather than a bare number: the eventsourcing library's plain batched
+``Application.save()`` of the same number of two-event aggregates, and a raw
+psycopg COPY of the same rows into a scratch table.
+
+    python bench/import_candidates.py [--rows 35000] [--database-url URL] [--skip-baselines]
+
+Prints one JSON object. Each measurement runs in a fresh database and, for the
+import, a fresh child process, so peak RSS is the import's own.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from ledger.demo_data import generate_candidates
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+MAKASSAR = "7371"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse(argv)
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+        candidates, registry = Path(tmp, "candidates.csv"), Path(tmp, "registry.csv")
+        summary = generate_candidates(candidates, registry, count=args.rows, seed=args.seed,
+                                      region_code=MAKASSAR)
+        with scratch_database(args.database_url) as url:
+            result = _in_child(_import, url, candidates, registry, args.rows)
+        figures = {"benchmark": "import_candidates", "rows": args.rows,
+                   "file_rows": summary.candidate_rows, **result}
+        if not args.skip_baselines:
+            with scratch_database(args.database_url) as url:
+                figures["library_save_events_per_s"] = _library_save_rate(url, args.rows)
+            with scratch_database(args.database_url) as url:
+                figures["raw_copy_rows_per_s"] = _raw_copy_rate(url, candidates)
+            figures["rows_per_s_vs_library_rows_per_s"] = round(
+                figures["rows_per_s"] / (figures["library_save_events_per_s"] / 2), 2)
+            figures["rows_per_s_vs_raw_copy"] = round(
+                figures["rows_per_s"] / figures["raw_copy_rows_per_s"], 3)
+    print(json.dumps(figures, indent=2))
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=35_000)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--database-url", default=os.environ.get(
+        "LEDGER_BENCH_DATABASE_URL", DEFAULT_SERVER),
+        help="a PostgreSQL server where scratch databases may be created and dropped")
+    parser.add_argument("--skip-baselines", action="store_true")
+    return parser.parse_args(argv)
+
+
+@contextmanager
+def scratch_database(server_url: str):
+    name = f"ledger_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def _in_child(target, *args):
+    """Run ``target`` in a fresh process so its peak RSS is its own."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(target, args)
+
+
+def _import(url: str, candidates: Path, registry_path: Path, rows: int) -> dict:
+    from ledger.importer import import_candidates
+    from ledger.program import OpenProgram
+    from ledger.registry_files import load_registry
+    from ledger.service import Actor
+    from ledger.settings import Settings
+    from ledger.system import open_system
+
+    actor = Actor("bench", "enrollment_clerk")
+    with open_system(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp()))) as system:
+        system.ledger.open_program(OpenProgram(
+            program_id="makassar-2024", region_code=MAKASSAR, region_name="Kota Makassar",
+            fiscal_year=2024, agreement_ref="PKS/BENCH", quota_total=35_782,
+            budget_idr={"APBD": 35_782 * 16_800 * 12}, coverage_start=date(2024, 1, 1),
+            coverage_end=date(2024, 12, 31)), actor)
+        system.projections.catch_up()
+        head_before = system.store.head()
+        started = time.perf_counter()
+        registry = load_registry(registry_path)
+        report = import_candidates(system, "makassar-2024", candidates, actor,
+                                   registry=registry, rejections_path=Path(
+                                       tempfile.mkdtemp(), "rejections.csv"))
+        system.projections.catch_up()
+        seconds = time.perf_counter() - started
+        events = system.store.head() - head_before
+        lag = system.projections.lag()
+    return {
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows / seconds),
+        "events": events,
+        "events_per_s": round(events / seconds),
+        "accepted": report.accepted, "rejected": report.rejected,
+        "matched": report.matched, "mismatched": report.mismatched,
+        "projection_lag_after": lag,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def _library_save_rate(url: str, rows: int, batch: int = 500) -> int:
+    """The eventsourcing library as it comes: Application.save() of aggregates with two
+    events each (created + one more), ``batch`` aggregates per save, on its own tables."""
+    from eventsourcing.application import Application
+    from eventsourcing.domain import Aggregate, event
+
+    class Candidate(Aggregate):
+        @event("Submitted")
+        def __init__(self, nik: str, full_name: str) -> None:
+            self.nik, self.full_name, self.outcome = nik, full_name, None
+
+        @event("Verified")
+        def verify(self, outcome: str) -> None:
+            self.outcome = outcome
+
+    parts = urlsplit(url)
+    env = {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": parts.path[1:],
+           "POSTGRES_HOST": parts.hostname or "127.0.0.1", "POSTGRES_PORT": str(parts.port or 5432),
+           "POSTGRES_USER": parts.username or "postgres", "POSTGRES_PASSWORD": parts.password or "",
+           "CREATE_TABLE": "y"}
+    app = Application(env=env)
+    started = time.perf_counter()
+    for start in range(0, rows, batch):
+        aggregates = []
+        for n in range(start, min(start + batch, rows)):
+            candidate = Candidate(nik=f"7371{n:012d}", full_name=f"Candidate {n}")
+            candidate.verify("matched")
+            aggregates.append(candidate)
+        app.save(*aggregates)
+    seconds = time.perf_counter() - started
+    app.close()
+    return round(rows * 2 / seconds)
+
+
+def _raw_copy_rate(url: str, candidates: Path) -> int:
+    """psycopg COPY of the candidate rows, as text, into a scratch table: the floor."""
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE scratch_candidates (nik text, full_name text, birth_date text, "
+                     "sex text, mother_name text, address text, village text, occupation text, "
+                     "cohort text, submitted_by text)")
+        started = time.perf_counter()
+        with candidates.open("rb") as source, conn.cursor().copy(
+                "COPY scratch_candidates FROM STDIN (FORMAT csv, HEADER true)") as copy:
+            while chunk := source.read(1 << 20):
+                copy.write(chunk)
+        conn.commit()
+        seconds = time.perf_counter() - started
+        (rows,) = conn.execute("SELECT count(*) FROM scratch_candidates").fetchone()
+    return round(rows / seconds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
