@@ -1,7 +1,7 @@
 """``ledger``: the command line of a region's data officer.
 
     ledger db upgrade | serve | demo | import candidates|registry|kpj | program open|show
-    ledger projections rebuild|status | bench import
+    ledger projections rebuild|status|run | bench import
 
 Every command first says where the data is (on stderr). Exit codes: 0 done, 1 the ledger
 refused (the refusal's code, field and detail go to stderr), 2 a usage error.
@@ -10,7 +10,9 @@ refused (the refusal's code, field and detail go to stderr), 2 a usage error.
 import argparse
 import os
 import runpy
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -164,6 +166,17 @@ def projections_status(settings: Settings, _: argparse.Namespace) -> None:
     print(f"log head: {head:,}\n" + demo.table(("projection", "position", "lag"), rows))
 
 
+def projections_run(settings: Settings, args: argparse.Namespace) -> None:
+    """A projection worker: follows the log until SIGTERM or SIGINT."""
+    where(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with open_system(settings) as system:
+        print("projection worker running; stop it with SIGTERM or Ctrl-C", file=sys.stderr)
+        system.projections.run(stop, args.idle_wait)
+
+
 def bench_import(settings: Settings, args: argparse.Namespace) -> None:
     where(settings)
     script = REPO_ROOT / "bench" / "import_candidates.py"
@@ -211,6 +224,10 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument("name", nargs="?")
     rebuild.set_defaults(command=projections_rebuild)
     proj.add_parser("status", help="positions and lag").set_defaults(command=projections_status)
+    worker = proj.add_parser("run", help="keep projections caught up (a worker process)")
+    worker.add_argument("--idle-wait", type=float, default=0.2,
+                        help="seconds to wait when there is nothing new (default 0.2)")
+    worker.set_defaults(command=projections_run)
     bench = commands.add_parser("bench", help="benchmarks").add_subparsers(required=True)
     bench.add_parser("import", help="run bench/import_candidates.py (its options follow)",
                      add_help=False).set_defaults(command=bench_import)

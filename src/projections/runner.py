@@ -6,6 +6,7 @@ locked first, so two runners (API processes, a worker) never apply the same
 batch twice and a crash mid-batch leaves neither rows nor position behind.
 """
 
+import threading
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -38,6 +39,13 @@ class ProjectionRunner:
         """Apply every event not yet applied (up to ``upto``); return how many log
         events were read. Projections at the same position share each read."""
         return self._catch_up(list(self._projections.values()), upto)
+
+    def run(self, stop: threading.Event, idle_wait_s: float = 0.2) -> None:
+        """Keep catching up until ``stop`` is set: the loop of a projection worker, which
+        lets projections follow a long import on the other core instead of after it."""
+        while not stop.is_set():
+            if self.catch_up() == 0:
+                stop.wait(idle_wait_s)
 
     def rebuild(self, name: str | None = None) -> int:
         """Empty the named projection (or all) and replay the whole log into it."""
