@@ -28,9 +28,10 @@ _NOT_LETTERS = re.compile(r"[^A-Z ]+")
 
 
 def normalise(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    words = _NOT_LETTERS.sub(" ", ascii_name.upper()).split()
-    return " ".join(_ABBREVIATIONS.get(word, word) for word in words)
+    if not name.isascii():  # accents and other marks become their base letters
+        name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = _NOT_LETTERS.sub(" ", name.upper()).split()
+    return " ".join([_ABBREVIATIONS.get(word, word) for word in words])
 
 
 def similarity(a: str, b: str) -> int:

@@ -70,9 +70,18 @@ def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str],
 
 
 class Database(Protocol):
+    """Never open one of these while holding another: a thread that holds a pooled
+    connection and waits for a second can deadlock with one queued for the first."""
+
     dialect: Dialect
 
-    def transaction(self) -> AbstractContextManager[Tx]: ...
+    def transaction(self) -> AbstractContextManager[Tx]:
+        """A read-write transaction (on SQLite it holds the single writer slot)."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[Tx]:
+        """A read-only transaction: one consistent view, no writer slot taken."""
+        ...
 
     def select_streams(self, stream_ids: Sequence[UUID]) -> list[tuple[UUID, int, str, bytes]]:
         """(stream id, version, type name, state) of every event of these streams, in

@@ -82,6 +82,12 @@ class PostgresDatabase:
         with self._datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield PostgresTx(cur)
 
+    @contextmanager
+    def snapshot(self) -> Iterator[PostgresTx]:
+        with self._datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute("SET TRANSACTION READ ONLY")
+            yield PostgresTx(cur)
+
     def select_streams(self, stream_ids: Sequence[UUID]) -> list[tuple[UUID, int, str, bytes]]:
         with self._datastore.get_connection() as conn, conn.cursor() as cur:
             cur.execute(

@@ -71,6 +71,11 @@ class SQLiteDatabase:
                 raise
             conn.commit()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[SQLiteTx]:
+        with self._datastore.transaction(commit=False) as cursor:
+            yield SQLiteTx(cursor)
+
     def select_streams(self, stream_ids: Sequence[UUID]) -> list[tuple[UUID, int, str, bytes]]:
         ids = [stream_id.hex for stream_id in stream_ids]
         rows = []

@@ -59,7 +59,7 @@ class ProjectionRunner:
         return self._catch_up(chosen, None)
 
     def positions(self) -> dict[str, int]:
-        with self._db.transaction() as tx:
+        with self._db.snapshot() as tx:
             rows = tx.fetchall("SELECT name, position FROM projection_positions")
         found = {row["name"]: row["position"] for row in rows}
         return {name: found.get(name, 0) for name in self._projections}
@@ -70,19 +70,26 @@ class ProjectionRunner:
         return max((head - pos for pos in self.positions().values()), default=0)
 
     def _catch_up(self, projections: list[Projection], upto: int | None) -> int:
+        """Read a batch first, then apply it in a transaction that locks the positions and
+        checks nobody moved them meanwhile: reading inside the transaction would hold one
+        pooled connection while waiting for another."""
         applied = 0
         while True:
+            seen = {name: pos for name, pos in self.positions().items()
+                    if name in {p.name for p in projections}}
+            start = min(seen.values())
+            if upto is not None and start >= upto:
+                return applied
+            batch = self._store.read_log(start, self._batch_size, upto)
+            if not batch:
+                return applied
             with self._db.transaction() as tx:
-                positions = {p.name: self._locked_position(tx, p.name)
-                             for p in sorted(projections, key=lambda p: p.name)}
-                start = min(positions.values())
-                if upto is not None and start >= upto:
-                    return applied
-                batch = self._store.read_log(start, self._batch_size, upto)
-                if not batch:
-                    return applied
+                locked = {p.name: self._locked_position(tx, p.name)
+                          for p in sorted(projections, key=lambda p: p.name)}
+                if locked != seen:
+                    continue  # another runner applied some of it first: read again
                 for projection in projections:
-                    unseen = [r for r in batch if r.position > positions[projection.name]]
+                    unseen = [r for r in batch if r.position > locked[projection.name]]
                     if unseen:
                         projection.apply(tx, unseen)
                         tx.execute("UPDATE projection_positions SET position = :position "

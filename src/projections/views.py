@@ -17,7 +17,7 @@ PARTICIPANT_COLUMNS = (
 
 
 def program_summary(db: Database, program_id: str) -> dict[str, Any] | None:
-    with db.transaction() as tx:
+    with db.snapshot() as tx:
         program = tx.fetchone(
             "SELECT program_id, region_code, region_name, fiscal_year, agreement_ref, "
             "quota_total, budget_total_idr, coverage_start, coverage_end, enrollment_age_cap, "
@@ -60,7 +60,7 @@ def _cohorts(tx: Any, program_id: str) -> list[dict[str, Any]]:
 
 def backlog(db: Database, program_id: str) -> dict[str, Any]:
     """Candidates not yet enrollable, by mismatch reason and by village."""
-    with db.transaction() as tx:
+    with db.snapshot() as tx:
         by_reason = tx.fetchall(
             "SELECT r.reason AS reason, COUNT(*) AS participants FROM participant_reasons r "
             "JOIN participant_status p ON p.participant_id = r.participant_id "
@@ -81,7 +81,7 @@ def backlog(db: Database, program_id: str) -> dict[str, Any]:
 
 
 def participant(db: Database, program_id: str, participant_id: str) -> dict[str, Any] | None:
-    with db.transaction() as tx:
+    with db.snapshot() as tx:
         row = tx.fetchone(
             f"SELECT {', '.join(PARTICIPANT_COLUMNS)} FROM participant_status "
             "WHERE program_id = :program_id AND participant_id = :participant_id",
@@ -114,14 +114,14 @@ def participants(db: Database, program_id: str, *, status: str | None = None,
         clauses.append("p.participant_id > :after")
         params["after"] = after
     columns = ", ".join(f"p.{c}" for c in PARTICIPANT_COLUMNS)
-    with db.transaction() as tx:
+    with db.snapshot() as tx:
         return tx.fetchall(
             f"SELECT {columns} FROM participant_status p WHERE {' AND '.join(clauses)} "
             "ORDER BY p.participant_id LIMIT :limit", params)
 
 
 def participant_ids_with_status(db: Database, program_id: str, status: str) -> list[str]:
-    with db.transaction() as tx:
+    with db.snapshot() as tx:
         rows = tx.fetchall("SELECT participant_id FROM participant_status "
                            "WHERE program_id = :program_id AND status = :status "
                            "ORDER BY participant_id",

@@ -1,6 +1,6 @@
 """The eventsourcing library's own recorder test cases, run on our PostgreSQL recorder.
 
-Every test gets a fresh database from the conftest's PostgreSQL resolution
+Every test gets a fresh database from tests/postgres_server.py
 (LEDGER_TEST_DATABASE_URL, else testcontainers, else pgserver) and the event
 table from our migration SQL, executed as is. The application-recorder cases run
 twice: with the default copy_threshold (small batches INSERT, big ones COPY) and
@@ -25,8 +25,8 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.tests import persistence as library_cases
 
-from conftest import fresh_postgres_database
 from ledger.postgres_recorder import LedgerPostgresProcessRecorder, LedgerPostgresRecorder
+from tests.postgres_server import fresh_postgres_database
 
 # The timeout turns a lost NOTIFY (a subscription waiting forever) into a failure.
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]
