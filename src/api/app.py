@@ -11,14 +11,13 @@ streamed to temporary files on disk, never held in memory.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
-from pathlib import Path
 
 import anyio
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
-from api.civil_registry import RegistryFiles, RegistrySource
+from api.civil_registry import RegistrySource
 from api.dependencies import DEPENDENCIES
 from api.problems import EXCEPTION_HANDLERS
 from api.request_log import RequestLog, configure_logging
@@ -35,17 +34,10 @@ TITLE = "Pekerja Rentan Ledger"
 MAX_COMMAND_BODY_BYTES = 1024 * 1024
 
 
-def create_app(settings: Settings | None = None, registry_path: Path | None = None,
-               p3ke_path: Path | None = None) -> Litestar:
-    """The app over the database of ``settings`` (default: from the environment).
-
-    ``registry_path``/``p3ke_path`` name the civil-registry extract for
-    single-participant verification; when ``registry_path`` is not given they
-    come from LEDGER_REGISTRY_PATH and LEDGER_P3KE_PATH.
-    """
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The app over the database and registry extract of ``settings`` (default: from the
+    environment)."""
     settings = settings or Settings.from_env()
-    registry_files = (RegistryFiles(registry_path, p3ke_path) if registry_path is not None
-                      else RegistryFiles.from_env())
     configure_logging()
 
     @asynccontextmanager
@@ -64,7 +56,7 @@ def create_app(settings: Settings | None = None, registry_path: Path | None = No
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=decode_json_strictly,
         lifespan=[open_and_close_system],
-        state=State({"registry": RegistrySource(registry_files)}),
+        state=State({"registry": RegistrySource(settings.registry_path, settings.p3ke_path)}),
         openapi_config=OpenAPIConfig(title=TITLE, version=version("pekerja-rentan-ledger"),
                                      path="/schema"),
         request_max_body_size=MAX_COMMAND_BODY_BYTES,

@@ -1,7 +1,8 @@
 """The civil-registry extract the server verifies single participants against.
 
-LEDGER_REGISTRY_PATH  Disdukcapil CSV extract: nik,full_name,birth_date,sex,mother_name
-LEDGER_P3KE_PATH      optional extreme-poverty register (P3KE) to check P3KE cohorts
+Settings.registry_path (LEDGER_REGISTRY_PATH) is the Disdukcapil CSV extract
+(nik,full_name,birth_date,sex,mother_name); Settings.p3ke_path (LEDGER_P3KE_PATH)
+the optional extreme-poverty register (P3KE) that P3KE cohorts are checked against.
 
 The extract is loaded on first use, not at startup (a server that never
 verifies one participant at a time needs none), and loaded again whenever a
@@ -9,10 +10,7 @@ file's modification time changes, so an operator can drop a newer extract in
 place without a restart.
 """
 
-import os
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import ImportRejected, LedgerError
@@ -31,26 +29,14 @@ class RegistryNotConfigured(LedgerError):
     code = "registry-not-configured"
 
 
-@dataclass(frozen=True)
-class RegistryFiles:
-    path: Path | None
-    p3ke_path: Path | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "RegistryFiles":
-        env = os.environ if env is None else env
-        path, p3ke = env.get("LEDGER_REGISTRY_PATH"), env.get("LEDGER_P3KE_PATH")
-        return cls(Path(path) if path else None, Path(p3ke) if p3ke else None)
-
-
 class RegistrySource:
-    def __init__(self, files: RegistryFiles) -> None:
-        self._files = files
+    def __init__(self, path: Path | None, p3ke_path: Path | None) -> None:
+        self._path, self._p3ke_path = path, p3ke_path
         self._lock = threading.Lock()
         self._loaded: tuple[tuple[int, ...], CivilRegistry] | None = None
 
     def get(self) -> CivilRegistry:
-        if self._files.path is None:
+        if self._path is None:
             raise RegistryNotConfigured(f"no civil-registry extract is configured: "
                                         f"{HOW_TO_CONFIGURE}")
         from ledger.registry_files import load_registry  # loaded only when first needed
@@ -60,7 +46,7 @@ class RegistrySource:
             stamp = self._stamp()
             if self._loaded is None or self._loaded[0] != stamp:
                 try:
-                    registry = load_registry(self._files.path, self._files.p3ke_path)
+                    registry = load_registry(self._path, self._p3ke_path)
                 except ImportRejected as error:
                     raise RegistryNotConfigured(
                         f"the configured civil-registry extract cannot be used: {error.detail}"
@@ -69,7 +55,7 @@ class RegistrySource:
             return self._loaded[1]
 
     def _stamp(self) -> tuple[int, ...]:
-        paths = [p for p in (self._files.path, self._files.p3ke_path) if p is not None]
+        paths = [p for p in (self._path, self._p3ke_path) if p is not None]
         try:
             return tuple(p.stat().st_mtime_ns for p in paths)
         except FileNotFoundError as error:

@@ -32,6 +32,9 @@ class Settings:
     database_url: str
     data_dir: Path
     pool_size: int = 5
+    registry_path: Path | None = None
+    """The civil-registry extract single-participant verification uses (API)."""
+    p3ke_path: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -43,7 +46,10 @@ class Settings:
         if not pool_size.isdigit() or int(pool_size) < 1:
             raise InvalidInput("LEDGER_DB_POOL_SIZE must be a positive integer",
                                field="LEDGER_DB_POOL_SIZE")
-        return cls(database_url=url, data_dir=data_dir, pool_size=int(pool_size))
+        registry, p3ke = env.get("LEDGER_REGISTRY_PATH"), env.get("LEDGER_P3KE_PATH")
+        return cls(database_url=url, data_dir=data_dir, pool_size=int(pool_size),
+                   registry_path=Path(registry) if registry else None,
+                   p3ke_path=Path(p3ke) if p3ke else None)
 
     @property
     def redacted_url(self) -> str:

@@ -23,9 +23,9 @@ from ledger.settings import Settings
 
 
 def app_factory(db_url: str, data_dir: Path) -> Callable[..., Litestar]:
-    """``create_app`` over the test's database; keyword arguments go to create_app."""
-    def make(**kwargs) -> Litestar:
-        return create_app(Settings(database_url=db_url, data_dir=data_dir), **kwargs)
+    """``create_app`` over the test's database; keyword arguments are further Settings."""
+    def make(**settings) -> Litestar:
+        return create_app(Settings(database_url=db_url, data_dir=data_dir, **settings))
 
     return make
 
