@@ -13,9 +13,7 @@ The registry extract is sorted by NIK, as real extracts are, and therefore not i
 order. Sorting uses an external merge: runs of at most ``_RUN_ROWS`` rows are sorted in memory,
 spilled to temporary files and merged, so memory stays bounded whatever ``count`` is.
 
-Kotamobagu reference data (BPS 7174) is best public knowledge: village-to-district grouping
-from published village lists, district codes in the order Barat, Timur, Selatan, Utara.
-Any other region gets synthetic districts ``<region>01..`` and villages ``Kelurahan <n>``.
+Villages, names and occupations come from ``ledger.demo_reference``.
 """
 
 from __future__ import annotations
@@ -34,9 +32,24 @@ from datetime import date, timedelta
 from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple, TextIO, TypeVar
+from typing import TextIO, TypeVar
 
 from stdnum.id import nik as stdnum_nik
+
+from ledger.demo_reference import (
+    FALLBACK_DISTRICTS,
+    FALLBACK_VILLAGES,
+    FAMILY,
+    FEMALE_GIVEN,
+    FOREIGN_DISTRICT_CODES,
+    KOTAMOBAGU_VILLAGES,
+    MALE_FIRST,
+    MALE_GIVEN,
+    OCCUPATION_CUM,
+    OCCUPATION_NAMES,
+    STREETS,
+    Village,
+)
 
 _T = TypeVar("_T")
 
@@ -70,92 +83,6 @@ _KINDS = tuple(kind for kind, _ in ERROR_RATES)
 _CUMULATIVE_RATES = tuple(accumulate(rate for _, rate in ERROR_RATES))
 
 
-class Village(NamedTuple):
-    name: str
-    office: str  # who submits the list, e.g. "Kelurahan Gogagoman"
-    district_code: str  # PPKKCC, the first six digits of a NIK issued there
-
-
-def _villages(district_code: str, kelurahan: str, desa: str) -> tuple[Village, ...]:
-    return tuple(
-        Village(name, f"{kind} {name}", district_code)
-        for kind, names in (("Kelurahan", kelurahan), ("Desa", desa))
-        for name in names.split(",") if name
-    )
-
-
-KOTAMOBAGU_DISTRICTS = {
-    "717401": "Kotamobagu Barat",
-    "717402": "Kotamobagu Timur",
-    "717403": "Kotamobagu Selatan",
-    "717404": "Kotamobagu Utara",
-}
-KOTAMOBAGU_VILLAGES: tuple[Village, ...] = (
-    *_villages("717401", "Gogagoman,Kotamobagu,Mogolaing,Molinow,Mongkonai,Mongkonai Barat", ""),
-    *_villages(
-        "717402",
-        "Kotobangon,Matali,Motoboi Besar,Sinindian,Tumobui",
-        "Kobo Besar,Kobo Kecil,Moyag,Moyag Tampoan,Moyag Todulan",
-    ),
-    *_villages(
-        "717403",
-        "Motoboi Kecil,Mongondow,Pobundayan",
-        "Bungko,Kopandakan I,Poyowa Besar I,Poyowa Besar II,Poyowa Kecil,Tabang",
-    ),
-    *_villages(
-        "717404", "Biga,Genggulang,Upai", "Bilalang I,Bilalang II,Pontodon,Pontodon Timur,Sia"
-    ),
-)
-_FALLBACK_DISTRICTS, _FALLBACK_VILLAGES = 8, 6  # villages per district
-
-# Where KTPs "from another region" come from: neighbouring regencies and Manado, Gorontalo.
-FOREIGN_DISTRICT_CODES = ("710101", "710105", "711101", "717101", "717105", "750101", "757101")
-
-_MALE_GIVEN = tuple(
-    (
-        "Abdul Rahmat Hasan Ahmad Arifin Budi Faisal Hamzah Irwan Ismail Jefri Rizal Rusdi "
-        "Sofyan Syahrul Yusuf Zainal Fikri Taufik Agus Ridwan Iskandar Marwan Nasrun Rahman "
-        "Salim Sukri Hendra Aldi"
-    ).split()
-)
-# Muhammad is by far the most common first name, and "Moh." its usual mismatch.
-_MALE_FIRST = ("Muhammad",) * 5 + _MALE_GIVEN
-_FEMALE_GIVEN = tuple(
-    (
-        "Siti Nur Fitri Sri Yuliana Rahmawati Ayu Dewi Nurhayati Fatmawati Hasna Irma Lina "
-        "Masita Sartika Wulan Nurul Rosdiana Halima Sumarni Hadija Nining Ratna Suryani Fatima "
-        "Aisyah Rukmini Salma Marlina Yanti"
-    ).split()
-)
-_FAMILY = tuple(
-    (
-        "Mokoagow Mokodompit Paputungan Manoppo Damopolii Lasabuda Mamonto Mokoginta Gobel "
-        "Pontoh Korompot Tungkagi Mokodongan Makalalag Simbala Potabuga Ginoga Bonde Dilapanga "
-        "Mokolensang Kobandaha Gonibala Mokoolang Mokobombang Lantong Mointang"
-    ).split()
-)
-_STREETS = (
-    "Ahmad Yani", "Adampe Dolot", "Kartini", "Paloko", "Veteran", "Bogani", "Diponegoro",
-    "Sudirman", "Siliwangi", "Pierre Tendean", "Bolian", "Datoe Binangkang", "Amal", "Kinalang",
-)
-# Pekerja rentan occupations as villages write them, weighted (men, women).
-_OCCUPATIONS = (
-    ("Petani", 25, 20),
-    ("Buruh Tani", 10, 10),
-    ("Pedagang Kaki Lima", 10, 25),
-    ("Pengemudi Ojek", 15, 1),
-    ("Pengemudi Bentor", 12, 0),
-    ("Buruh Bangunan", 12, 1),
-    ("Kuli Angkut Pasar", 6, 1),
-    ("Nelayan Danau", 2, 0),
-    ("Buruh Cuci", 0, 12),
-    ("Pelaku Usaha Mikro Miskin Ekstrem", 8, 20),
-)
-_OCCUPATION_NAMES = tuple(name for name, _, _ in _OCCUPATIONS)
-_OCCUPATION_CUM = {
-    "L": tuple(accumulate(men for _, men, _ in _OCCUPATIONS)),
-    "P": tuple(accumulate(women for _, _, women in _OCCUPATIONS)),
-}
 _IMPOSSIBLE_MONTH_DAYS = ((2, 30), (2, 31), (4, 31), (6, 31), (9, 31), (11, 31))
 _DIGIT_LOOKALIKES = dict(zip("0123456789", "OIZEASGTBQ", strict=True))
 _DUPLICATE_POOL = 1_000  # clean rows remembered for resubmission (reservoir sample)
@@ -206,9 +133,9 @@ def villages_for(region_code: str) -> tuple[Village, ...]:
     known = len(region_code) == 4 and region_code.isdigit()
     if not known or not stdnum_nik.is_valid(f"{region_code}01010180" + "0001"):
         raise ValueError(f"unknown region code {region_code!r}")
-    names = (f"Kelurahan {n}" for n in range(1, _FALLBACK_DISTRICTS * _FALLBACK_VILLAGES + 1))
+    names = (f"Kelurahan {n}" for n in range(1, FALLBACK_DISTRICTS * FALLBACK_VILLAGES + 1))
     return tuple(
-        Village(name, name, f"{region_code}{i // _FALLBACK_VILLAGES + 1:02d}")
+        Village(name, name, f"{region_code}{i // FALLBACK_VILLAGES + 1:02d}")
         for i, name in enumerate(names)
     )
 
@@ -259,18 +186,18 @@ class _SerialBook:
 
 
 def _full_name(sex: str, dice: _Dice) -> str:
-    first, given = (_MALE_FIRST, _MALE_GIVEN) if sex == "L" else (_FEMALE_GIVEN, _FEMALE_GIVEN)
+    first, given = (MALE_FIRST, MALE_GIVEN) if sex == "L" else (FEMALE_GIVEN, FEMALE_GIVEN)
     if dice.random() < 0.4:
-        return f"{dice.pick(first)} {dice.pick(given)} {dice.pick(_FAMILY)}"
-    return f"{dice.pick(first)} {dice.pick(_FAMILY)}"
+        return f"{dice.pick(first)} {dice.pick(given)} {dice.pick(FAMILY)}"
+    return f"{dice.pick(first)} {dice.pick(FAMILY)}"
 
 
 def _mother_name(dice: _Dice) -> str:
-    return f"{dice.pick(_FEMALE_GIVEN)} {dice.pick(_FAMILY)}"
+    return f"{dice.pick(FEMALE_GIVEN)} {dice.pick(FAMILY)}"
 
 
 def _address(dice: _Dice) -> str:
-    street, number = dice.pick(_STREETS), dice.below(150) + 1
+    street, number = dice.pick(STREETS), dice.below(150) + 1
     return f"Jl. {street} No. {number}, RT {dice.below(12) + 1:03d}/RW {dice.below(6) + 1:03d}"
 
 
@@ -307,7 +234,7 @@ class _PersonFactory:
             "mother_name": _mother_name(dice),
             "address": _address(dice),
             "village": village.name,
-            "occupation": dice.weighted(_OCCUPATION_NAMES, _OCCUPATION_CUM[sex]),
+            "occupation": dice.weighted(OCCUPATION_NAMES, OCCUPATION_CUM[sex]),
             "submitted_by": village.office,
         }
 
