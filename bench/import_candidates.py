@@ -98,18 +98,26 @@ def _in_child(target, *args):
 
 @contextmanager
 def projection_worker(url: str, enabled: bool):
-    """``ledger projections run`` in its own process, for the length of the block."""
+    """``ledger projections run`` in its own process, for the length of the block; yields a
+    dict that holds the worker's CPU seconds once it has stopped."""
+    usage: dict[str, float] = {}
     if not enabled:
-        yield
+        yield usage
         return
     env = {**os.environ, "LEDGER_DATABASE_URL": url}
     worker = subprocess.Popen([sys.executable, "-m", "ledger.cli", "projections", "run",
                                "--idle-wait", "0.02"], env=env, stderr=subprocess.DEVNULL)
     try:
-        yield
+        yield usage
     finally:
         worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
+        _, _, rusage = os.wait4(worker.pid, 0)
+        usage["cpu_s"] = rusage.ru_utime + rusage.ru_stime
+
+
+def _cpu_s() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
 
 
 def _import(url: str, candidates: Path, registry_path: Path, rows: int, worker: bool) -> dict:
@@ -129,15 +137,15 @@ def _import(url: str, candidates: Path, registry_path: Path, rows: int, worker: 
             coverage_end=date(2024, 12, 31)), actor)
         system.projections.catch_up()
         head_before = system.store.head()
-        with projection_worker(url, worker):
+        with projection_worker(url, worker) as worker_usage:
             time.sleep(1.0 if worker else 0)  # let the worker start before the clock does
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), _cpu_s()
             registry = load_registry(registry_path)
             report = import_candidates(system, "makassar-2024", candidates, actor,
                                        registry=registry, rejections_path=Path(
                                            tempfile.mkdtemp(), "rejections.csv"))
             system.projections.catch_up()
-            seconds = time.perf_counter() - started
+            seconds, import_cpu = time.perf_counter() - started, _cpu_s() - cpu_started
         events = system.store.head() - head_before
         lag = system.projections.lag()
     return {
@@ -148,6 +156,8 @@ def _import(url: str, candidates: Path, registry_path: Path, rows: int, worker: 
         "accepted": report.accepted, "rejected": report.rejected,
         "matched": report.matched, "mismatched": report.mismatched,
         "projection_worker": worker,
+        "import_process_cpu_s": round(import_cpu, 2),
+        "worker_process_cpu_s": round(worker_usage.get("cpu_s", 0.0), 2),
         "projection_lag_after": lag,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

@@ -48,7 +48,7 @@ from projections.views import participant_ids_with_status
 
 __all__ = ["ImportReport", "Rejection", "import_candidates", "import_kpj", "import_registry"]
 
-BATCH_ROWS = 1000
+BATCH_ROWS = 2000
 CANDIDATE_COLUMNS = ("nik", "full_name", "birth_date", "sex", "mother_name", "address",
                      "village", "occupation", "cohort", "submitted_by")
 KPJ_COLUMNS = ("nik", "kpj")
