@@ -3,14 +3,20 @@
 import csv
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from ledger.demo_data import build_nik
+from ledger.program import OpenProgram
+from ledger.service import Actor
+from ledger.settings import Settings
+from ledger.system import open_system
 
 CANDIDATE_HEADER = ["nik", "full_name", "birth_date", "sex", "mother_name", "address",
                     "village", "occupation", "cohort", "submitted_by"]
@@ -117,3 +123,43 @@ def test_projections_report_their_lag_and_rebuild(run, tmp_path):
     assert "log head: 1" in status.stdout and "participants" in status.stdout
     assert rebuilt.returncode == 0 and "rebuilt participants" in rebuilt.stdout
     assert unknown.returncode == 1 and "no projection 'claims'" in unknown.stderr
+
+
+def test_a_projection_worker_follows_the_log_and_stops_cleanly_on_sigterm(tmp_path, db_url):
+    # Given a program opened by one command, whose projections nobody has caught up yet
+    settings = Settings(database_url=db_url, data_dir=tmp_path)
+    with open_system(settings) as system:
+        system.ledger.open_program(_open_kotamobagu(), _clerk())
+        assert system.projections.lag() > 0
+        env = {**os.environ, "LEDGER_DATABASE_URL": db_url,
+               "LEDGER_DATA_DIR": str(tmp_path / "data")}
+
+        # When a worker runs beside it
+        worker = subprocess.Popen([sys.executable, "-m", "ledger.cli", "projections", "run",
+                                   "--idle-wait", "0.05"], env=env, stderr=subprocess.PIPE,
+                                  text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while system.projections.lag() > 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            caught_up = system.projections.lag() == 0
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, errors = worker.communicate(timeout=30)
+
+    # Then it brought the projections up to the head of the log, and stopped when told
+    assert caught_up, errors
+    assert worker.returncode == 0, errors
+    assert "projection worker running" in errors
+
+
+def _open_kotamobagu() -> OpenProgram:
+    return OpenProgram(program_id="kotamobagu-2024", region_code="7174",
+                       region_name="Kota Kotamobagu", fiscal_year=2024,
+                       agreement_ref="PKS/7174/BPJSTK/II/2024", quota_total=9000,
+                       budget_idr={"APBD": 1_512_000_000}, coverage_start=date(2024, 3, 1),
+                       coverage_end=date(2024, 12, 31))
+
+
+def _clerk() -> Actor:
+    return Actor("clerk-1", "enrollment_clerk")

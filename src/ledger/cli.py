@@ -23,7 +23,7 @@ from ledger.errors import InvalidInput, LedgerError
 from ledger.events import FundingSource
 from ledger.importer import ImportReport
 from ledger.program import OpenProgram
-from ledger.registry import InMemoryRegistry
+from ledger.registry import CivilRegistry
 from ledger.registry_files import load_registry
 from ledger.service import Actor
 from ledger.settings import Settings
@@ -110,7 +110,7 @@ def import_file(settings: Settings, args: argparse.Namespace) -> None:
     print_report(args.file, report)
 
 
-def _registry(args: argparse.Namespace) -> InMemoryRegistry | None:
+def _registry(args: argparse.Namespace) -> CivilRegistry | None:
     if args.registry is None:
         if args.p3ke is not None:
             raise InvalidInput("a P3KE file is used only with the --registry extract it "

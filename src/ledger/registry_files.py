@@ -2,9 +2,10 @@
 
 A Disdukcapil extract has the columns nik, full_name, birth_date, sex and
 mother_name (more are ignored); a P3KE extract needs only nik. An extract
-holds a region's population, so it is loaded into memory once and every
-candidate is matched against it. A malformed row cannot be matched against,
-so it is skipped, and handed to ``on_rejected`` so the import can report it.
+holds a region's population, so it is indexed once (in memory while small,
+on disk once large: ``registry_index``) and every candidate is matched
+against it. A malformed row cannot be matched against, so it is skipped and
+handed to ``on_rejected`` so the import can report it.
 """
 
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from ledger.csvfile import CsvRows, Rejection, Row, parse_date, parse_nik, parse_sex, required
 from ledger.errors import InvalidInput
-from ledger.registry import InMemoryRegistry
+from ledger.registry_index import ExtractRegistry
 from ledger.verification import RegistryRecord
 
 REGISTRY_COLUMNS = ("nik", "full_name", "birth_date", "sex", "mother_name")
@@ -23,22 +24,20 @@ OnRejected = Callable[[Rejection], None]
 
 def load_registry(path: Path, p3ke_path: Path | None = None, *,
                   on_rejected: OnRejected | None = None,
-                  progress: bool = False) -> InMemoryRegistry:
+                  progress: bool = False) -> ExtractRegistry:
     """The extract at ``path`` (and P3KE membership from ``p3ke_path``), labelled
     ``dukcapil:<file name>`` in every verification it decides."""
     refuse = on_rejected or (lambda _: None)
-    registry = InMemoryRegistry(f"dukcapil:{path.name}")
+    registry = ExtractRegistry(f"dukcapil:{path.name}")
     with CsvRows(path, REGISTRY_COLUMNS, progress=progress) as rows:
         for item in rows:
             record = _record(item)
             if isinstance(record, Rejection):
                 refuse(record)
-            elif registry.lookup(record.nik) is not None:
+            elif not registry.add(record):
                 # Keep the first: a second row for one NIK is the extract's error, not a fix.
                 refuse(Rejection(item.number, "nik", "the NIK already appears in an earlier "
                                                      "row of this extract; the first is kept"))
-            else:
-                registry.add(record)
     if p3ke_path is not None:
         _load_p3ke(registry, p3ke_path, refuse, progress)
     return registry
@@ -57,7 +56,7 @@ def _record(item: Row | Rejection) -> RegistryRecord | Rejection:
         return Rejection(item.number, error.field or "_line", error.detail)
 
 
-def _load_p3ke(registry: InMemoryRegistry, path: Path, refuse: OnRejected,
+def _load_p3ke(registry: ExtractRegistry, path: Path, refuse: OnRejected,
                progress: bool) -> None:
     with CsvRows(path, P3KE_COLUMNS, progress=progress) as rows:
         for item in rows:

@@ -285,9 +285,10 @@ def _fold(evolve: Callable, recorded: Sequence, state=None):
 def _verification(prog: Program, state: Participant, registry: CivilRegistry, today: date,
                   rules: VerificationRules) -> VerificationRecorded:
     nik = state.data.nik
+    requires_p3ke = state.data.cohort in prog.p3ke_cohorts
     verdict = verification.match(
         state.as_candidate(), registry.lookup(nik), program_region=prog.region_code,
-        requires_p3ke=state.data.cohort in prog.p3ke_cohorts, in_p3ke=registry.in_p3ke(nik),
+        requires_p3ke=requires_p3ke, in_p3ke=requires_p3ke and registry.in_p3ke(nik),
         rules=rules)
     return VerificationRecorded(
         outcome=verdict.outcome, reasons=verdict.reasons, method="registry",
