@@ -226,6 +226,11 @@ def parse_nik(values: dict[str, str], field: str = "nik") -> str:
 def parse_date(values: dict[str, str], field: str) -> date:
     """ISO dates (1985-03-05), or day first (05-03-1985, 05/03/1985) as Indonesian sheets write."""
     value = required(values, field)
+    if len(value) == 10 and value[4] == "-":  # ISO, as exports write it: parsed in C
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass  # 1985-02-30 and the like: refused below with the reason
     parts = value.replace("/", "-").split("-")
     if len(parts) != 3 or not all(p.isdigit() for p in parts):
         raise InvalidInput(f"{field} must be a date such as 1985-03-05 or 05-03-1985",
