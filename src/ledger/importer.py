@@ -149,15 +149,23 @@ def import_registry(system: System, program_id: str, path: Path, actor: Actor, *
         run.report.rows = run.report.accepted + run.report.rejected
         system.projections.catch_up()  # the participants to verify are read from projections
         for status in ("awaiting_verification", "mismatched"):
-            ids = participant_ids_with_status(system.storage.db, program_id, status)
-            with tqdm(total=len(ids), unit="participants", desc=f"verifying {status}",
-                      disable=not progress, leave=False) as bar:
-                for start in range(0, len(ids), BATCH_ROWS):
-                    chunk = [UUID(pid) for pid in ids[start:start + BATCH_ROWS]]
+            with tqdm(unit="participants", desc=f"verifying {status}", disable=not progress,
+                      leave=False) as bar:
+                for chunk in _pages_of(system, program_id, status):
                     _verify(system, program_id, chunk, registry, actor, run,
                             f"import:registry:{registry.source}")
                     bar.update(len(chunk))
         return run.finish()
+
+
+def _pages_of(system: System, program_id: str, status: str) -> Iterator[list[UUID]]:
+    """The participants in ``status``, page by page in id order: keyset pages visit each at
+    most once in a pass, even if a projection worker moves their status meanwhile."""
+    after = None
+    while page := participant_ids_with_status(system.storage.db, program_id, status,
+                                              after=after, limit=BATCH_ROWS):
+        yield [UUID(pid) for pid in page]
+        after = page[-1]
 
 
 def import_kpj(system: System, program_id: str, path: Path, actor: Actor, *,

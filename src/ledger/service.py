@@ -46,6 +46,7 @@ class Actor(msgspec.Struct, frozen=True):
 class RowResult(NamedTuple):
     participant_id: UUID
     appended: int
+    """Events this row appended, on the participant's stream and the program's (a seat)."""
     error: LedgerError | None = None
     state: Participant | None = None
     """The participant after this row's decision (before it, when refused)."""
@@ -220,7 +221,8 @@ class Ledger:
                 prog = _fold(program.evolve, prog_events, prog)
                 pending[pid] += events
                 program_events += prog_events
-                results.append(RowResult(pid, len(events), None, states[pid]))
+                results.append(RowResult(pid, len(events) + len(prog_events), None,
+                                         states[pid]))
             writes = [StreamWrite(pid, read_versions.get(pid, 0), events)
                       for pid, events in pending.items()]
             if program_events:

@@ -120,10 +120,14 @@ def participants(db: Database, program_id: str, *, status: str | None = None,
             "ORDER BY p.participant_id LIMIT :limit", params)
 
 
-def participant_ids_with_status(db: Database, program_id: str, status: str) -> list[str]:
+def participant_ids_with_status(db: Database, program_id: str, status: str, *,
+                                after: str | None = None, limit: int = 2000) -> list[str]:
+    """One page of the ids of a program's participants in ``status``, in id order; pass the
+    last id as ``after`` for the next (a million-person program is never one list)."""
     with db.snapshot() as tx:
         rows = tx.fetchall("SELECT participant_id FROM participant_status "
                            "WHERE program_id = :program_id AND status = :status "
-                           "ORDER BY participant_id",
-                           {"program_id": program_id, "status": status})
+                           "AND participant_id > :after ORDER BY participant_id LIMIT :limit",
+                           {"program_id": program_id, "status": status, "after": after or "",
+                            "limit": limit})
     return [row["participant_id"] for row in rows]

@@ -83,9 +83,9 @@ def test_enrollment_takes_a_seat_and_termination_gives_it_back(ledger):
     pid = ledger.submit("kotamobagu-2024", siti(), CLERK).participant_id
     ledger.verify("kotamobagu-2024", pid, registry_knowing(siti()), CLERK)
 
-    ledger.enroll("kotamobagu-2024", pid, Enroll(kpj="24012345678",
-                                                 coverage_start=date(2024, 3, 1), batch="1"),
-                  CLERK)
+    enrolled = ledger.enroll("kotamobagu-2024", pid, Enroll(
+        kpj="24012345678", coverage_start=date(2024, 3, 1), batch="1"), CLERK)
+    assert enrolled.appended == 2  # participant.enrolled.v1 and program.seat_allocated.v1
     assert ledger.program("kotamobagu-2024").seats_taken == {"informal": 1}
 
     ledger.terminate("kotamobagu-2024", pid, Terminate(reason="died",
