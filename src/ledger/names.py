@@ -36,4 +36,6 @@ def normalise(name: str) -> str:
 
 def similarity(a: str, b: str) -> int:
     """Score 0-100 of two names after normalisation, word order ignored."""
+    if a == b or a.upper() == b.upper():  # most rows of a clean list: nothing to compare
+        return 100
     return round(fuzz.token_sort_ratio(normalise(a), normalise(b)))
