@@ -189,7 +189,8 @@ class CsvRows:
     def _row(self, record: list[str]) -> Row | Rejection:
         # Short rows are fine while every required column is there; extra cells only if blank.
         needed = max(self._columns.values()) + 1
-        if len(record) < needed or any(v.strip() for v in record[self._width:]):
+        if len(record) < needed or (len(record) > self._width
+                                    and any(v.strip() for v in record[self._width:])):
             return Rejection(self.row_number, "_line", f"the row has {len(record)} fields "
                              f"where the header has {self._width}")
         return Row(self.row_number, {c: record[i].strip() for c, i in self._columns.items()})

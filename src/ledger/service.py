@@ -300,6 +300,8 @@ def _verification(prog: Program, state: Participant, registry: CivilRegistry, to
 def _compact(nik: str) -> str:
     """Strip separators so '7174 0112 ...' and '71740112...' are one stream; validity is
     checked by the decider, which refuses the row with a reason."""
+    if nik.isdigit():
+        return nik
     return "".join(ch for ch in nik if ch not in " -.").strip()
 
 
