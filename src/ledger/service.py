@@ -215,7 +215,7 @@ class Ledger:
                 try:
                     events, prog_events = decide(prog, state, item)
                 except LedgerError as error:
-                    results.append(RowResult(pid, 0, error, state))
+                    results.append(RowResult(pid, 0, _detached(error), state))
                     continue
                 states[pid] = _fold(participant.evolve, events, state)
                 prog = _fold(program.evolve, prog_events, prog)
@@ -282,6 +282,14 @@ def _fold(evolve: Callable, recorded: Sequence, state=None):
     for item in recorded:
         state = evolve(state, item.event if isinstance(item, Recorded) else item)
     return state
+
+
+def _detached(error: LedgerError) -> LedgerError:
+    """The refusal without its traceback and the exception it replaced: their frames hold
+    this batch's ``results``, and that cycle would keep every batch of an import in memory
+    until a full garbage collection."""
+    error.__traceback__ = error.__context__ = error.__cause__ = None
+    return error
 
 
 def _verification(prog: Program, state: Participant, registry: CivilRegistry, today: date,
