@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ledger.errors import ImportRejected, LedgerError
 from ledger.registry import CivilRegistry
+from ledger.registry_files import load_registry
 
 HOW_TO_CONFIGURE = (
     "set LEDGER_REGISTRY_PATH to the Disdukcapil CSV extract (columns nik, full_name, "
@@ -39,8 +40,6 @@ class RegistrySource:
         if self._path is None:
             raise RegistryNotConfigured(f"no civil-registry extract is configured: "
                                         f"{HOW_TO_CONFIGURE}")
-        from ledger.registry_files import load_registry  # loaded only when first needed
-
         # One load at a time: two verifications arriving together must not both read 100 MB.
         with self._lock:
             stamp = self._stamp()

@@ -22,6 +22,8 @@ from litestar.params import FromPath, MultipartBody
 
 from api.problems import COMMAND_PROBLEMS
 from ledger.errors import ImportRejected, InvalidInput
+from ledger.importer import import_candidates, import_kpj, import_registry
+from ledger.registry_files import load_registry
 from ledger.service import Actor
 from ledger.system import System
 
@@ -91,9 +93,6 @@ class ImportController(Controller):
     def candidates(self, program_id: FromPath[str], data: MultipartBody[CandidatesUpload],
                    system: NamedDependency[System],
                    actor: NamedDependency[Actor]) -> ImportResult:
-        from ledger.importer import import_candidates
-        from ledger.registry_files import load_registry
-
         system.ledger.program(program_id)
         if data.p3ke is not None and data.registry is None:
             raise InvalidInput("a P3KE file is used only with the registry extract it "
@@ -115,8 +114,6 @@ class ImportController(Controller):
           summary="Verify every candidate awaiting verification against an uploaded extract")
     def registry(self, program_id: FromPath[str], data: MultipartBody[RegistryUpload],
                  system: NamedDependency[System], actor: NamedDependency[Actor]) -> ImportResult:
-        from ledger.importer import import_registry
-
         system.ledger.program(program_id)
         with TemporaryDirectory(prefix="ledger-upload-") as tmp, _blaming("file"):
             report = import_registry(system, program_id, _saved(data.file, tmp, "file"), actor,
@@ -127,8 +124,6 @@ class ImportController(Controller):
           summary="Enroll matched participants with the KPJ numbers BPJS TK assigned")
     def kpj(self, program_id: FromPath[str], data: MultipartBody[KpjUpload],
             system: NamedDependency[System], actor: NamedDependency[Actor]) -> ImportResult:
-        from ledger.importer import import_kpj
-
         system.ledger.program(program_id)
         with TemporaryDirectory(prefix="ledger-upload-") as tmp, _blaming("file"):
             report = import_kpj(system, program_id, _saved(data.file, tmp, "file"), actor,
