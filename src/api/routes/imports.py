@@ -21,6 +21,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, MultipartBody
 
 from api.problems import COMMAND_PROBLEMS
+from ledger.csvfile import Rejection
 from ledger.errors import ImportRejected, InvalidInput
 from ledger.importer import import_candidates, import_kpj, import_registry
 from ledger.registry_files import load_registry
@@ -57,15 +58,10 @@ class KpjUpload(msgspec.Struct, kw_only=True):
     batch: str
 
 
-class Rejection(msgspec.Struct, kw_only=True):
-    row: int
-    """The row number a spreadsheet shows (the header is row 1)."""
-    field: str
-    reason: str
-
-
 class ImportResult(msgspec.Struct, kw_only=True):
-    """What one import did (``ledger.importer.ImportReport``, as the API shows it)."""
+    """What one import did: ``ledger.importer.ImportReport`` without the server's own path
+    to the rejection report. A rejection's ``row`` is the row number a spreadsheet shows
+    (the header is row 1)."""
 
     kind: str
     rows: int
