@@ -69,3 +69,45 @@ class ImportRejected(LedgerError):
     """A whole import file is unusable (wrong columns, bad encoding, empty)."""
 
     code = "import-rejected"
+
+
+class BillNotFound(LedgerError):
+    code = "bill-not-found"
+
+
+class BillAlreadyIssued(LedgerError):
+    code = "bill-already-issued"
+
+
+class ReferenceAlreadyUsed(LedgerError):
+    """A payment or refund reference recorded before, for something else."""
+
+    code = "reference-already-used"
+
+
+class PaymentNotFound(LedgerError):
+    code = "payment-not-found"
+
+
+class PaymentExceedsBill(LedgerError):
+    """More money than the bill has left unpaid."""
+
+    code = "payment-exceeds-bill"
+
+
+class PaymentAlreadyReversed(LedgerError):
+    code = "payment-already-reversed"
+
+
+class RefundNotDue(LedgerError):
+    """A refund for a month that was not paid on this bill, or refunded already."""
+
+    code = "refund-not-due"
+
+
+class NotEnrolled(LedgerError):
+    code = "not-enrolled"
+
+
+class MembershipLapsed(LedgerError):
+    code = "membership-lapsed"

@@ -23,6 +23,8 @@ FundingSource = Literal["APBD", "APBN", "CSR", "DANA_DESA"]
 VerificationOutcome = Literal["matched", "mismatched"]
 VerificationMethod = Literal["registry", "manual"]
 TerminationReason = Literal["died", "moved", "withdrawn"]
+BillSource = Literal["generated", "imported"]
+ReferenceKind = Literal["payment", "refund"]
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
@@ -166,6 +168,97 @@ class ParticipantTerminated(Event, frozen=True, kw_only=True):
     note: str = ""
 
 
+class ParticipantLapsed(Event, frozen=True, kw_only=True):
+    """Membership ended because more consecutive months went unpaid than the coverage
+    rules allow; the person must be enrolled again to be covered."""
+
+    TYPE = "participant.lapsed.v1"
+    lapsed_from: str
+    lapsed_on: date
+    unpaid_periods: list[str]
+    coverage_rule_version: str
+
+
+# Bill (tagihan): what BPJS TK asks a program to pay for some months, and its payments
+
+
+class BillLine(msgspec.Struct, frozen=True, kw_only=True):
+    """One participant's months on a bill. ``amount_idr`` is the line's total for
+    ``months`` months from ``first_period``, at one tariff per month."""
+
+    participant_id: str | None
+    nik: str
+    kpj: str | None
+    first_period: str
+    months: int
+    amount_idr: int
+    rule_version: str | None
+    flags: list[str] = []
+
+
+class BillIssued(Event, frozen=True, kw_only=True):
+    TYPE = "bill.issued.v1"
+    bill_id: str
+    program_id: str
+    source: BillSource
+    document_ref: str
+    issued_on: date
+    funding_source: FundingSource
+    first_period: str
+    months: int
+    stated_total_idr: int
+    lines: list[BillLine]
+
+
+class LineSpan(msgspec.Struct, frozen=True):
+    """Bill lines ``first`` to ``last`` (numbered from 1, both included)."""
+
+    first: int
+    last: int
+
+
+class PaymentRecorded(Event, frozen=True, kw_only=True):
+    TYPE = "bill.payment_recorded.v1"
+    payment_ref: str
+    paid_on: date
+    amount_idr: int
+    funding_source: FundingSource
+    settled: list[LineSpan]
+
+
+class PaymentReversed(Event, frozen=True, kw_only=True):
+    TYPE = "bill.payment_reversed.v1"
+    payment_ref: str
+    reversed_on: date
+    reason: str
+
+
+class RefundLine(msgspec.Struct, frozen=True, kw_only=True):
+    line: int
+    period: str
+    amount_idr: int
+
+
+class RefundRecorded(Event, frozen=True, kw_only=True):
+    TYPE = "bill.refund_recorded.v1"
+    refund_ref: str
+    payment_ref: str
+    refunded_on: date
+    amount_idr: int
+    reason: str
+    lines: list[RefundLine]
+
+
+class ReferenceUsed(Event, frozen=True, kw_only=True):
+    """A payment or refund reference (SP2D number, BPJS receipt) taken within a
+    program: its stream can hold one event only, so no reference is used twice."""
+
+    TYPE = "payment.reference_used.v1"
+    reference: str
+    kind: ReferenceKind
+    bill_id: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -179,6 +272,12 @@ EVENT_TYPES: dict[str, type[Event]] = {
         VerificationRecorded,
         ParticipantEnrolled,
         ParticipantTerminated,
+        ParticipantLapsed,
+        BillIssued,
+        PaymentRecorded,
+        PaymentReversed,
+        RefundRecorded,
+        ReferenceUsed,
     )
 }
 

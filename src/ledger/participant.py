@@ -1,7 +1,7 @@
 """Participant: one person, by NIK, in one program, from submission to termination.
 
     awaiting_verification -> matched | mismatched -> (corrected) -> awaiting_verification
-    matched -> enrolled;  any -> terminated
+    matched -> enrolled -> lapsed (unpaid too long) -> enrolled again;  any -> terminated
 
 The stream id is derived from (program, NIK), so a village submitting the
 same NIK again lands on the same stream and never creates a second person.
@@ -21,6 +21,8 @@ from ledger.errors import (
     AlreadyEnrolled,
     AlreadyTerminated,
     InvalidInput,
+    MembershipLapsed,
+    NotEnrolled,
     NotMatched,
     OutsideCoverageWindow,
     OverAgeCap,
@@ -32,6 +34,7 @@ from ledger.events import (
     Event,
     MismatchReason,
     ParticipantEnrolled,
+    ParticipantLapsed,
     ParticipantTerminated,
     Sex,
     TerminationReason,
@@ -44,7 +47,8 @@ from ledger.verification import REASON_CODES, Candidate
 PARTICIPANT_NAMESPACE = uuid.UUID("0c8f5b7e-3f4a-4d52-a6f1-9b1e7d2c4a10")
 KPJ_PATTERN = re.compile(r"^\d{11}$")
 
-Status = Literal["awaiting_verification", "matched", "mismatched", "enrolled", "terminated"]
+Status = Literal["awaiting_verification", "matched", "mismatched", "enrolled", "lapsed",
+                 "terminated"]
 
 
 def stream_id(program_id: str, nik: str) -> uuid.UUID:
@@ -142,6 +146,8 @@ def evolve(state: Participant | None, event: Event) -> Participant:
         case ParticipantEnrolled():
             return msgspec.structs.replace(state, status="enrolled", kpj=event.kpj,
                                            coverage_start=event.coverage_start)
+        case ParticipantLapsed():
+            return msgspec.structs.replace(state, status="lapsed")
         case ParticipantTerminated():
             return msgspec.structs.replace(state, status="terminated")
     raise ValueError(f"{event.TYPE} does not belong to a participant stream")
@@ -204,10 +210,10 @@ def manual_verification(command: RecordVerification, today: date) -> Verificatio
 
 def enroll(state: Participant | None, program: Program, command: Enroll) -> list[Event]:
     state = _existing(state)
-    _refuse_when_closed(state)
-    if state.status != "matched":
-        raise NotMatched(f"only a matched (padan) candidate can be enrolled; this one is "
-                         f"{state.status}")
+    _refuse_when_closed(state, lapsed_too=False)
+    if state.status not in ("matched", "lapsed"):
+        raise NotMatched(f"only a matched (padan) candidate, or a lapsed member, can be "
+                         f"enrolled; this one is {state.status}")
     if not KPJ_PATTERN.match(command.kpj):
         raise InvalidInput("kpj must be the 11-digit BPJS TK membership number", field="kpj")
     if not command.batch.strip():
@@ -223,6 +229,14 @@ def enroll(state: Participant | None, program: Program, command: Enroll) -> list
                          field="birth_date")
     return [ParticipantEnrolled(kpj=command.kpj, coverage_start=command.coverage_start,
                                 batch=command.batch)]
+
+
+def lapse(state: Participant | None, event: ParticipantLapsed) -> list[Event]:
+    """Record that unpaid months ended the membership (found by ``ledger.coverage``)."""
+    state = _existing(state)
+    if state.status != "enrolled":
+        raise NotEnrolled(f"only an enrolled participant can lapse; this one is {state.status}")
+    return [event]
 
 
 def terminate(state: Participant | None, command: Terminate, today: date) -> list[Event]:
@@ -255,7 +269,10 @@ def _existing(state: Participant | None) -> Participant:
     return state
 
 
-def _refuse_when_closed(state: Participant) -> None:
+def _refuse_when_closed(state: Participant, *, lapsed_too: bool = True) -> None:
+    if lapsed_too and state.status == "lapsed":
+        raise MembershipLapsed("the membership lapsed for unpaid months; the person is "
+                               "verified already and can only be enrolled again")
     if state.status == "enrolled":
         raise AlreadyEnrolled(f"the participant is already enrolled with KPJ {state.kpj}")
     if state.status == "terminated":

@@ -19,7 +19,13 @@ import msgspec
 
 from ledger import participant, program, verification
 from ledger.errors import ConcurrencyConflict, LedgerError, ParticipantNotFound, ProgramNotFound
-from ledger.events import Event, EventMeta, SeatReleased, VerificationRecorded
+from ledger.events import (
+    Event,
+    EventMeta,
+    ParticipantLapsed,
+    SeatReleased,
+    VerificationRecorded,
+)
 from ledger.participant import (
     CandidateData,
     CorrectCandidate,
@@ -136,6 +142,17 @@ class Ledger:
 
         return self._one(self._decide_batch(program_id, [(participant_id, None)], decide,
                                             actor, command_id))
+
+    def record_lapses(self, program_id: str, lapses: Sequence[tuple[UUID, ParticipantLapsed]],
+                      actor: Actor, command_id: str | None = None) -> list[RowResult]:
+        """Record lapsed memberships and give back their quota seats."""
+        def decide(prog: Program, state: Participant | None,
+                   event: ParticipantLapsed) -> Decision:
+            events = participant.lapse(state, event)
+            return events, [SeatReleased(participant_id=str(_stream_of(state, prog)),
+                                         cohort=state.data.cohort)]
+
+        return self._decide_batch(program_id, list(lapses), decide, actor, command_id)
 
     def participant(self, program_id: str, participant_id: UUID) -> Participant:
         state = _fold(participant.evolve, self._store.read(participant_id))

@@ -4,15 +4,22 @@ Entry points (CLI, HTTP app, benchmarks, tests) call ``open_system`` and
 ``close`` it; nothing is created at import time.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from ledger.contributions import Contributions
 from ledger.service import Ledger
 from ledger.settings import Settings
-from ledger.storage import Storage, open_storage
+from ledger.storage import Database, Storage, open_storage
 from ledger.store import EventStore
+from projections import views
+from projections.contributions import ContributionsProjection
 from projections.participants import ParticipantsProjection
 from projections.programs import ProgramsProjection
 from projections.runner import ProjectionRunner
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -21,6 +28,7 @@ class System:
     storage: Storage
     store: EventStore
     ledger: Ledger
+    contributions: Contributions
     projections: ProjectionRunner
 
     def close(self) -> None:
@@ -37,6 +45,20 @@ def open_system(settings: Settings, *, apply_migrations: bool = True) -> System:
     storage = open_storage(settings.database_url, apply_migrations=apply_migrations,
                            pool_size=settings.pool_size)
     store = EventStore(storage)
-    runner = ProjectionRunner(store, storage.db, [ProgramsProjection(), ParticipantsProjection()])
-    return System(settings=settings, storage=storage, store=store, ledger=Ledger(store),
-                  projections=runner)
+    # Contributions reads what programs and participants write: keep this order.
+    runner = ProjectionRunner(store, storage.db, [ProgramsProjection(), ParticipantsProjection(),
+                                                  ContributionsProjection()])
+    ledger = Ledger(store)
+
+    def caught_up(read: Callable[[Database, str], T]) -> Callable[[str], T]:
+        """A read-model port that first applies every event already in the log, so a
+        decision never rests on a projection that lags behind the log."""
+        def port(program_id: str) -> T:
+            runner.catch_up()
+            return read(storage.db, program_id)
+        return port
+
+    contributions = Contributions(store, ledger, caught_up(views.roster),
+                                  caught_up(views.paid_months))
+    return System(settings=settings, storage=storage, store=store, ledger=ledger,
+                  contributions=contributions, projections=runner)

@@ -4,8 +4,11 @@ Each function runs plain SQL against the read-model tables and returns plain
 dicts; nothing here touches the event log.
 """
 
+from datetime import date
 from typing import Any
 
+from ledger import periods
+from ledger.bill import RosterEntry
 from ledger.storage import Database
 from projections.participants import STATUSES
 
@@ -131,3 +134,43 @@ def participant_ids_with_status(db: Database, program_id: str, status: str, *,
                            {"program_id": program_id, "status": status, "after": after or "",
                             "limit": limit})
     return [row["participant_id"] for row in rows]
+
+
+def roster(db: Database, program_id: str) -> list[RosterEntry]:
+    """Every participant of a program as billing needs them (``ledger.bill``)."""
+    with db.snapshot() as tx:
+        rows = tx.fetchall(
+            "SELECT s.participant_id AS participant_id, s.nik AS nik, s.kpj AS kpj, "
+            "s.status AS status, s.occupation AS occupation, s.coverage_start AS coverage_start, "
+            "s.terminated_on AS terminated_on, s.termination_reason AS termination_reason, "
+            "m.base_period AS base_period, m.end_idx AS end_idx, m.end_reason AS end_reason "
+            "FROM participant_status s LEFT JOIN member_months m "
+            "ON m.participant_id = s.participant_id WHERE s.program_id = :program_id "
+            "ORDER BY s.participant_id", {"program_id": program_id})
+    return [RosterEntry(
+        participant_id=row["participant_id"], nik=row["nik"], kpj=row["kpj"],
+        status="lapsed" if row["end_reason"] == "lapsed" else row["status"],
+        occupation=row["occupation"], coverage_start=_day(row["coverage_start"]),
+        terminated_on=_day(row["terminated_on"]),
+        termination_reason=row["termination_reason"],
+        lapsed_from=periods.shift(row["base_period"], row["end_idx"] + 1)
+        if row["end_reason"] == "lapsed" else None) for row in rows]
+
+
+def paid_months(db: Database, program_id: str) -> dict[str, dict[str, date]]:
+    """Participant -> month -> the day a standing payment for it was first made."""
+    with db.snapshot() as tx:
+        rows = tx.fetchall(
+            "SELECT participant_id, period, MIN(paid_on) AS paid_on FROM contribution_months "
+            "WHERE program_id = :program_id AND participant_id IS NOT NULL "
+            "AND payment_ref IS NOT NULL AND refund_ref IS NULL GROUP BY participant_id, period",
+            {"program_id": program_id})
+    paid: dict[str, dict[str, date]] = {}
+    for row in rows:
+        paid.setdefault(row["participant_id"], {})[row["period"]] = date.fromisoformat(
+            row["paid_on"])
+    return paid
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from ledger.bill import LINE_FLAGS
 from ledger.events import EVENT_TYPES, EventMeta
 from ledger.verification import REASON_CODES
 
@@ -37,6 +38,12 @@ def test_every_reason_code_is_documented_with_its_meaning():
     table = DOC.split("## Mismatch reason codes")[1]
     documented = dict(re.findall(r"^\| `([a-z_0-9]+)` \| (.+?) \|$", table, re.M))
     assert documented == REASON_CODES
+
+
+def test_every_bill_line_flag_is_documented_with_its_meaning():
+    table = DOC.split("#### Bill line flags")[1].split("\n#")[0]
+    documented = dict(re.findall(r"^\| `([a-z_0-9]+)` \| (.+?) \|$", table, re.M))
+    assert documented == LINE_FLAGS
 
 
 def test_type_names_are_versioned_and_not_module_paths():

@@ -1,0 +1,161 @@
+"""The contributions service: bills, payments, reversals, refunds and lapses of a program.
+
+It loads a bill's stream, runs the pure deciders of ``ledger.bill`` and appends.
+Who is enrolled (for generating a bill or checking an imported one) and which
+months each person has paid (for lapses) come from ports the composition root
+wires to the read models, caught up first; the events record what the decision
+saw, so the log alone still explains every line.
+
+A payment or refund reference is taken on a stream of its own in the same
+transaction as the bill's event: that stream can hold one event, so the same
+SP2D number can never be recorded twice in a program, even on two bills.
+"""
+
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+
+from ledger import bill, coverage, periods
+from ledger.bill import (
+    Bill,
+    GenerateBill,
+    ImportBill,
+    ImportedLine,
+    RecordPayment,
+    RecordRefund,
+    ReversePayment,
+    RosterEntry,
+)
+from ledger.errors import BillNotFound, ReferenceAlreadyUsed
+from ledger.events import Event, EventMeta, ParticipantLapsed, ReferenceKind, ReferenceUsed
+from ledger.service import Actor, Ledger, RowResult, utc_now
+from ledger.store import EventStore, StreamWrite
+
+REFERENCE_NAMESPACE = uuid.UUID("e5b7f0a2-1c3d-4b6a-8f9e-2d4c6a8b0f13")
+
+Roster = Callable[[str], list[RosterEntry]]
+"""Every participant of a program, from the read model."""
+PaidMonths = Callable[[str], Mapping[str, Mapping[str, date]]]
+"""Participant id -> period -> the day it was first paid (standing payments only)."""
+
+
+def reference_stream_id(program_id: str, reference: str) -> uuid.UUID:
+    return uuid.uuid5(REFERENCE_NAMESPACE, f"reference/{program_id}/{reference.strip()}")
+
+
+class Contributions:
+    def __init__(self, store: EventStore, ledger: Ledger, roster: Roster,
+                 paid_months: PaidMonths, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self._store = store
+        self._ledger = ledger
+        self._roster = roster
+        self._paid_months = paid_months
+        self._clock = clock
+
+    def generate_bill(self, program_id: str, command: GenerateBill, actor: Actor,
+                      command_id: str | None = None) -> Bill:
+        prog = self._ledger.program(program_id)
+        bill_id = bill.default_bill_id(command)
+        state, version = self._fold(program_id, bill_id)
+        events = bill.generate(state, prog, self._roster(program_id), command, self._today())
+        return self._append(program_id, bill_id, version, events, actor, command_id)
+
+    def import_bill(self, program_id: str, command: ImportBill, rows: list[ImportedLine],
+                    actor: Actor, command_id: str | None = None) -> Bill:
+        prog = self._ledger.program(program_id)
+        state, version = self._fold(program_id, command.bill_id)
+        events = bill.import_bill(state, prog, self._roster(program_id), command, rows,
+                                  self._today())
+        return self._append(program_id, command.bill_id, version, events, actor, command_id)
+
+    def record_payment(self, program_id: str, bill_id: str, command: RecordPayment,
+                       actor: Actor, command_id: str | None = None) -> Bill:
+        state, version = self._existing(program_id, bill_id)
+        events = bill.pay(state, command, self._today())
+        return self._append(program_id, bill_id, version, events, actor, command_id,
+                            reference=(command.payment_ref, "payment"))
+
+    def reverse_payment(self, program_id: str, bill_id: str, command: ReversePayment,
+                        actor: Actor, command_id: str | None = None) -> Bill:
+        state, version = self._existing(program_id, bill_id)
+        return self._append(program_id, bill_id, version, bill.reverse(state, command), actor,
+                            command_id)
+
+    def record_refund(self, program_id: str, bill_id: str, command: RecordRefund,
+                      actor: Actor, command_id: str | None = None) -> Bill:
+        state, version = self._existing(program_id, bill_id)
+        events = bill.refund(state, command)
+        return self._append(program_id, bill_id, version, events, actor, command_id,
+                            reference=(command.refund_ref, "refund"))
+
+    def bill(self, program_id: str, bill_id: str) -> Bill:
+        return self._existing(program_id, bill_id)[0]
+
+    def record_lapses(self, program_id: str, as_of: date, actor: Actor,
+                      command_id: str | None = None) -> list[RowResult]:
+        """Record the lapse of every enrolled participant whose unpaid months ended their
+        membership by ``as_of`` (and give back their quota seats)."""
+        prog = self._ledger.program(program_id)
+        paid = self._paid_months(program_id)
+        last = periods.of(prog.coverage_end)
+        lapses = []
+        for entry in self._roster(program_id):
+            if entry.status != "enrolled" or entry.coverage_start is None:
+                continue
+            first = periods.of(entry.coverage_start)
+            rules = coverage.rules_in_force(first)
+            found = coverage.coverage(coverage.Membership(first, last),
+                                      paid.get(entry.participant_id, {}), as_of, rules)
+            if found.lapsed_from is None:
+                continue
+            unpaid = periods.span(found.lapsed_from, rules.lapse_after_unpaid_months + 1)
+            lapses.append((uuid.UUID(entry.participant_id), ParticipantLapsed(
+                lapsed_from=found.lapsed_from, lapsed_on=found.lapsed_on,
+                unpaid_periods=unpaid, coverage_rule_version=rules.version)))
+        if not lapses:
+            return []
+        return self._ledger.record_lapses(program_id, lapses, actor, command_id)
+
+    def _append(self, program_id: str, bill_id: str, version: int, events: list[Event],
+                actor: Actor, command_id: str | None,
+                reference: tuple[str, ReferenceKind] | None = None) -> Bill:
+        if not events:
+            return self.bill(program_id, bill_id)
+        writes = [StreamWrite(bill.stream_id(program_id, bill_id), version, events)]
+        if reference is not None:
+            ref, kind = reference
+            self._refuse_used_reference(program_id, ref)
+            writes.append(StreamWrite(reference_stream_id(program_id, ref), 0,
+                                      [ReferenceUsed(reference=ref, kind=kind,
+                                                     bill_id=bill_id)]))
+        meta = EventMeta(actor_id=actor.actor_id, actor_role=actor.role,
+                         recorded_at=self._clock(), command_id=command_id)
+        self._store.append(writes, meta)
+        return self.bill(program_id, bill_id)
+
+    def _refuse_used_reference(self, program_id: str, reference: str) -> None:
+        used = self._store.read(reference_stream_id(program_id, reference))
+        if used:
+            taken = used[0].event
+            raise ReferenceAlreadyUsed(
+                f"reference {reference} is already recorded as a {taken.kind} on bill "
+                f"{taken.bill_id}", field="payment_ref" if taken.kind == "payment"
+                else "refund_ref")
+
+    def _fold(self, program_id: str, bill_id: str) -> tuple[Bill | None, int]:
+        recorded = self._store.read(bill.stream_id(program_id, bill_id))
+        state = None
+        for item in recorded:
+            state = bill.evolve(state, item.event)
+        if state is not None and state.issued.program_id != program_id:
+            return None, len(recorded)
+        return state, len(recorded)
+
+    def _existing(self, program_id: str, bill_id: str) -> tuple[Bill, int]:
+        state, version = self._fold(program_id, bill_id)
+        if state is None:
+            raise BillNotFound(f"no bill {bill_id!r} in program {program_id}", field="bill_id")
+        return state, version
+
+    def _today(self) -> date:
+        return self._clock().date()

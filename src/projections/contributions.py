@@ -1,0 +1,308 @@
+"""Contributions: bills, payments and refunds, and every member's paid months.
+
+Owns ``bill_summary``, ``bill_payments``, ``bill_refunds``, ``contribution_months``
+(one row per participant-month on a bill line, with the payment settling it),
+``member_months`` (per enrolled member: bit masks of paid, covered and doubly
+paid months over the program's coverage window, and where membership ended),
+``program_months`` and ``program_funding`` (billed, paid, refunded per month and
+per funding source). A payment is a handful of set-based statements however
+many lines it settles; reversals and refunds, which are rare, recompute the
+masks of the members they touch from ``contribution_months``.
+
+It reads ``program_summary`` and ``participant_status`` for a member's program
+window and NIK, so it runs after the programs and participants projections.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from ledger import coverage, periods
+from ledger.events import (
+    BillIssued,
+    ParticipantEnrolled,
+    ParticipantLapsed,
+    ParticipantTerminated,
+    PaymentRecorded,
+    PaymentReversed,
+    RefundRecorded,
+)
+from ledger.storage import Tx
+from ledger.store import Recorded
+from projections.sql import chunks
+
+MASK_MONTHS = 62
+"""Months a mask can hold (a signed 64-bit integer); later months are not tracked."""
+MONTH_COLUMNS = ("program_id", "bill_id", "line_no", "period", "participant_id", "nik",
+                 "amount_idr", "rule_version", "flags", "payment_ref", "paid_on", "refund_ref",
+                 "refunded_on")
+_EVENTS = (BillIssued, PaymentRecorded, PaymentReversed, RefundRecorded, ParticipantEnrolled,
+           ParticipantTerminated, ParticipantLapsed)
+
+
+class ContributionsProjection:
+    name = "contributions"
+    tables = ("bill_summary", "bill_payments", "bill_refunds", "contribution_months",
+              "member_months", "program_months", "program_funding")
+
+    def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:
+        for recorded in batch:
+            match recorded.event:
+                case BillIssued() as event:
+                    _issued(tx, recorded, event)
+                case PaymentRecorded() as event:
+                    _paid(tx, _bill_of(tx, recorded), event)
+                case PaymentReversed() as event:
+                    _reversed(tx, _bill_of(tx, recorded), event)
+                case RefundRecorded() as event:
+                    _refunded(tx, _bill_of(tx, recorded), event)
+                case ParticipantEnrolled() as event:
+                    _enrolled(tx, str(recorded.stream_id), event)
+                case ParticipantTerminated() as event:
+                    _ended(tx, str(recorded.stream_id), event.effective_date, event.reason)
+                case ParticipantLapsed() as event:
+                    _ended(tx, str(recorded.stream_id),
+                           periods.last_day(periods.shift(event.lapsed_from, -1)), "lapsed")
+
+
+def month_bit(base_period: str, period: str) -> int:
+    """The mask bit of ``period`` in a window starting at ``base_period`` (0: not tracked)."""
+    index = periods.months_from(base_period, period)
+    return 1 << index if 0 <= index < MASK_MONTHS else 0
+
+
+def _issued(tx: Tx, recorded: Recorded, event: BillIssued) -> None:
+    billed: dict[str, int] = defaultdict(int)
+    rows = []
+    for number, line in enumerate(event.lines, start=1):
+        monthly = line.amount_idr // line.months
+        for period in periods.span(line.first_period, line.months):
+            billed[period] += monthly
+            rows.append({"program_id": event.program_id, "bill_id": event.bill_id,
+                         "line_no": number, "period": period,
+                         "participant_id": line.participant_id, "nik": line.nik,
+                         "amount_idr": monthly, "rule_version": line.rule_version,
+                         "flags": " ".join(line.flags), "payment_ref": None, "paid_on": None,
+                         "refund_ref": None, "refunded_on": None})
+    tx.insert_many("contribution_months", MONTH_COLUMNS, rows)
+    tx.execute(
+        "INSERT INTO bill_summary (program_id, bill_id, stream_id, source, document_ref, "
+        "issued_on, issued_position, funding_source, first_period, months, lines, "
+        "flagged_lines, stated_total_idr, billed_idr, not_tariff_idr, paid_idr, refunded_idr) "
+        "VALUES (:program_id, :bill_id, :stream_id, :source, :document_ref, :issued_on, "
+        ":position, :funding_source, :first_period, :months, :lines, :flagged, :stated, "
+        ":billed, :not_tariff, 0, 0)",
+        {"program_id": event.program_id, "bill_id": event.bill_id,
+         "stream_id": str(recorded.stream_id), "source": event.source,
+         "document_ref": event.document_ref, "issued_on": event.issued_on.isoformat(),
+         "position": recorded.position, "funding_source": event.funding_source,
+         "first_period": event.first_period, "months": event.months,
+         "lines": len(event.lines), "flagged": sum(1 for line in event.lines if line.flags),
+         "stated": event.stated_total_idr, "billed": sum(billed.values()),
+         "not_tariff": sum(line.amount_idr for line in event.lines
+                           if "amount_not_tariff" in line.flags)})
+    _add_months(tx, event.program_id, "billed_idr", billed)
+    _add_funding(tx, event.program_id, event.funding_source, "billed_idr", sum(billed.values()))
+
+
+def _paid(tx: Tx, bill: dict, event: PaymentRecorded) -> None:
+    key = {"program_id": bill["program_id"], "bill_id": bill["bill_id"]}
+    tx.executemany(
+        "UPDATE contribution_months SET payment_ref = :payment_ref, paid_on = :paid_on "
+        "WHERE program_id = :program_id AND bill_id = :bill_id "
+        "AND line_no BETWEEN :first AND :last",
+        [{**key, "payment_ref": event.payment_ref, "paid_on": event.paid_on.isoformat(),
+          "first": span.first, "last": span.last} for span in event.settled])
+    paid = _sums_by_period(tx, {**key, "payment_ref": event.payment_ref})
+    tx.execute(
+        "INSERT INTO bill_payments (program_id, payment_ref, bill_id, paid_on, amount_idr, "
+        "funding_source, lines, reversed_on, reversal_reason) VALUES (:program_id, "
+        ":payment_ref, :bill_id, :paid_on, :amount_idr, :funding_source, :lines, NULL, NULL)",
+        {**key, "payment_ref": event.payment_ref, "paid_on": event.paid_on.isoformat(),
+         "amount_idr": event.amount_idr, "funding_source": event.funding_source,
+         "lines": sum(span.last - span.first + 1 for span in event.settled)})
+    tx.execute("UPDATE bill_summary SET paid_idr = paid_idr + :amount "
+               "WHERE program_id = :program_id AND bill_id = :bill_id",
+               {**key, "amount": event.amount_idr})
+    _add_months(tx, bill["program_id"], "paid_idr", paid)
+    _add_funding(tx, bill["program_id"], event.funding_source, "paid_idr", event.amount_idr)
+    base = _base_period(tx, bill["program_id"])
+    for period in sorted(paid):
+        bit = month_bit(base, period)
+        if not bit:
+            continue
+        rules = coverage.rules_in_force(period)
+        in_window = event.paid_on <= coverage.window_end(period, rules)
+        tx.execute(
+            "UPDATE member_months SET double_mask = double_mask | (paid_mask & :bit), "
+            "paid_mask = paid_mask | :bit, covered_mask = covered_mask | :covered "
+            "WHERE participant_id IN (SELECT participant_id FROM contribution_months "
+            "WHERE program_id = :program_id AND bill_id = :bill_id "
+            "AND payment_ref = :payment_ref AND period = :period)",
+            {**key, "bit": bit, "covered": bit if in_window else 0,
+             "payment_ref": event.payment_ref, "period": period})
+
+
+def _reversed(tx: Tx, bill: dict, event: PaymentReversed) -> None:
+    key = {"program_id": bill["program_id"], "bill_id": bill["bill_id"],
+           "payment_ref": event.payment_ref}
+    payment = tx.fetchone("SELECT amount_idr, funding_source FROM bill_payments "
+                          "WHERE program_id = :program_id AND payment_ref = :payment_ref", key)
+    paid = _sums_by_period(tx, key)
+    members = _participants(tx, "payment_ref = :payment_ref", key)
+    tx.execute("UPDATE contribution_months SET payment_ref = NULL, paid_on = NULL "
+               "WHERE program_id = :program_id AND bill_id = :bill_id "
+               "AND payment_ref = :payment_ref", key)
+    tx.execute("UPDATE bill_payments SET reversed_on = :reversed_on, reversal_reason = :reason "
+               "WHERE program_id = :program_id AND payment_ref = :payment_ref",
+               {**key, "reversed_on": event.reversed_on.isoformat(), "reason": event.reason})
+    tx.execute("UPDATE bill_summary SET paid_idr = paid_idr - :amount "
+               "WHERE program_id = :program_id AND bill_id = :bill_id",
+               {**key, "amount": payment["amount_idr"]})
+    _add_months(tx, bill["program_id"], "paid_idr", {p: -a for p, a in paid.items()})
+    _add_funding(tx, bill["program_id"], payment["funding_source"], "paid_idr",
+                 -payment["amount_idr"])
+    _recompute_masks(tx, members)
+
+
+def _refunded(tx: Tx, bill: dict, event: RefundRecorded) -> None:
+    key = {"program_id": bill["program_id"], "bill_id": bill["bill_id"]}
+    tx.executemany(
+        "UPDATE contribution_months SET refund_ref = :refund_ref, refunded_on = :refunded_on "
+        "WHERE program_id = :program_id AND bill_id = :bill_id AND line_no = :line_no "
+        "AND period = :period",
+        [{**key, "refund_ref": event.refund_ref, "refunded_on": event.refunded_on.isoformat(),
+          "line_no": line.line, "period": line.period} for line in event.lines])
+    refunded: dict[str, int] = defaultdict(int)
+    for line in event.lines:
+        refunded[line.period] += line.amount_idr
+    tx.execute(
+        "INSERT INTO bill_refunds (program_id, refund_ref, bill_id, payment_ref, refunded_on, "
+        "amount_idr, reason) VALUES (:program_id, :refund_ref, :bill_id, :payment_ref, "
+        ":refunded_on, :amount_idr, :reason)",
+        {**key, "refund_ref": event.refund_ref, "payment_ref": event.payment_ref,
+         "refunded_on": event.refunded_on.isoformat(), "amount_idr": event.amount_idr,
+         "reason": event.reason})
+    tx.execute("UPDATE bill_summary SET refunded_idr = refunded_idr + :amount "
+               "WHERE program_id = :program_id AND bill_id = :bill_id",
+               {**key, "amount": event.amount_idr})
+    payment = tx.fetchone("SELECT funding_source FROM bill_payments "
+                          "WHERE program_id = :program_id AND payment_ref = :payment_ref",
+                          {**key, "payment_ref": event.payment_ref})
+    _add_months(tx, bill["program_id"], "refunded_idr", refunded)
+    _add_funding(tx, bill["program_id"], payment["funding_source"], "refunded_idr",
+                 event.amount_idr)
+    _recompute_masks(tx, _participants(tx, "refund_ref = :refund_ref",
+                                       {**key, "refund_ref": event.refund_ref}))
+
+
+def _enrolled(tx: Tx, participant_id: str, event: ParticipantEnrolled) -> None:
+    person = tx.fetchone(
+        "SELECT s.program_id AS program_id, s.nik AS nik, p.coverage_start AS window_start "
+        "FROM participant_status s JOIN program_summary p ON p.program_id = s.program_id "
+        "WHERE s.participant_id = :participant_id", {"participant_id": participant_id})
+    base = periods.of(date.fromisoformat(person["window_start"]))
+    first = _clamped(periods.months_from(base, periods.of(event.coverage_start)), 0)
+    tx.execute(
+        "INSERT INTO member_months (participant_id, program_id, nik, base_period, first_idx, "
+        "end_idx, end_reason, paid_mask, covered_mask, double_mask) VALUES (:participant_id, "
+        ":program_id, :nik, :base, :first, NULL, NULL, 0, 0, 0) ON CONFLICT (participant_id) "
+        "DO UPDATE SET first_idx = excluded.first_idx, end_idx = NULL, end_reason = NULL",
+        {"participant_id": participant_id, "program_id": person["program_id"],
+         "nik": person["nik"], "base": base, "first": first})
+
+
+def _ended(tx: Tx, participant_id: str, last_day: date, reason: str) -> None:
+    """Membership covers the month of ``last_day`` and stops after it."""
+    tx.execute(
+        "UPDATE member_months SET end_idx = :end_idx, end_reason = :reason "
+        "WHERE participant_id = :participant_id",
+        {"participant_id": participant_id, "reason": reason,
+         "end_idx": _index_of(tx, participant_id, periods.of(last_day))})
+
+
+def _index_of(tx: Tx, participant_id: str, period: str) -> int:
+    row = tx.fetchone("SELECT base_period FROM member_months "
+                      "WHERE participant_id = :participant_id",
+                      {"participant_id": participant_id})
+    return _clamped(periods.months_from(row["base_period"], period), -1) if row else -1
+
+
+def _clamped(index: int, lowest: int) -> int:
+    """Keep an index where masks and SQL shifts stay defined (0..MASK_MONTHS-1)."""
+    return max(lowest, min(index, MASK_MONTHS - 1))
+
+
+def _recompute_masks(tx: Tx, participant_ids: Iterable[str]) -> None:
+    """Rebuild members' masks from their standing (unreversed, unrefunded) payments."""
+    ids = sorted(set(participant_ids))
+    for chunk in chunks(ids):
+        condition, params = tx.any_of("m.participant_id", chunk)
+        rows = tx.fetchall(
+            "SELECT m.participant_id AS participant_id, m.base_period AS base_period, "
+            "c.period AS period, c.paid_on AS paid_on FROM member_months m "
+            "LEFT JOIN contribution_months c ON c.participant_id = m.participant_id "
+            "AND c.payment_ref IS NOT NULL AND c.refund_ref IS NULL "
+            f"WHERE {condition}", params)
+        masks: dict[str, list[int]] = {}
+        for row in rows:
+            paid, covered, double = masks.setdefault(row["participant_id"], [0, 0, 0])
+            if row["period"] is None:
+                continue
+            bit = month_bit(row["base_period"], row["period"])
+            rules = coverage.rules_in_force(row["period"])
+            in_window = date.fromisoformat(row["paid_on"]) <= coverage.window_end(
+                row["period"], rules)
+            masks[row["participant_id"]] = [paid | bit, covered | (bit if in_window else 0),
+                                            double | (paid & bit)]
+        tx.executemany(
+            "UPDATE member_months SET paid_mask = :paid, covered_mask = :covered, "
+            "double_mask = :double WHERE participant_id = :participant_id",
+            [{"participant_id": pid, "paid": m[0], "covered": m[1], "double": m[2]}
+             for pid, m in masks.items()])
+
+
+def _bill_of(tx: Tx, recorded: Recorded) -> dict:
+    return tx.fetchone("SELECT program_id, bill_id FROM bill_summary WHERE stream_id = :stream",
+                       {"stream": str(recorded.stream_id)})
+
+
+def _base_period(tx: Tx, program_id: str) -> str:
+    row = tx.fetchone("SELECT coverage_start FROM program_summary "
+                      "WHERE program_id = :program_id", {"program_id": program_id})
+    return periods.of(date.fromisoformat(row["coverage_start"]))
+
+
+def _sums_by_period(tx: Tx, key: dict) -> dict[str, int]:
+    rows = tx.fetchall("SELECT period, SUM(amount_idr) AS amount FROM contribution_months "
+                       "WHERE program_id = :program_id AND bill_id = :bill_id "
+                       "AND payment_ref = :payment_ref GROUP BY period", key)
+    return {row["period"]: int(row["amount"]) for row in rows}
+
+
+def _participants(tx: Tx, condition: str, key: dict) -> list[str]:
+    rows = tx.fetchall("SELECT DISTINCT participant_id FROM contribution_months "
+                       "WHERE program_id = :program_id AND bill_id = :bill_id "
+                       f"AND participant_id IS NOT NULL AND {condition}", key)
+    return [row["participant_id"] for row in rows]
+
+
+def _add_months(tx: Tx, program_id: str, column: str, amounts: dict[str, int]) -> None:
+    rows = [{"program_id": program_id, "period": p, "amount": a}
+            for p, a in sorted(amounts.items())]
+    tx.executemany(
+        "INSERT INTO program_months (program_id, period) VALUES (:program_id, :period) "
+        "ON CONFLICT (program_id, period) DO NOTHING",
+        [{"program_id": r["program_id"], "period": r["period"]} for r in rows])
+    tx.executemany(f"UPDATE program_months SET {column} = {column} + :amount "
+                   "WHERE program_id = :program_id AND period = :period", rows)
+
+
+def _add_funding(tx: Tx, program_id: str, source: str, column: str, amount: int) -> None:
+    key = {"program_id": program_id, "funding_source": source}
+    tx.execute("INSERT INTO program_funding (program_id, funding_source) "
+               "VALUES (:program_id, :funding_source) "
+               "ON CONFLICT (program_id, funding_source) DO NOTHING", key)
+    tx.execute(f"UPDATE program_funding SET {column} = {column} + :amount "
+               "WHERE program_id = :program_id AND funding_source = :funding_source",
+               {**key, "amount": amount})
