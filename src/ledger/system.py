@@ -17,7 +17,7 @@ from projections import views
 from projections.contributions import ContributionsProjection
 from projections.participants import ParticipantsProjection
 from projections.programs import ProgramsProjection
-from projections.runner import ProjectionRunner
+from projections.runner import Projection, ProjectionRunner
 
 T = TypeVar("T")
 
@@ -41,13 +41,17 @@ class System:
         self.close()
 
 
+def read_models() -> list[Projection]:
+    """Every projection, in the order they apply a batch: contributions reads what the
+    programs and participants projections write."""
+    return [ProgramsProjection(), ParticipantsProjection(), ContributionsProjection()]
+
+
 def open_system(settings: Settings, *, apply_migrations: bool = True) -> System:
     storage = open_storage(settings.database_url, apply_migrations=apply_migrations,
                            pool_size=settings.pool_size)
     store = EventStore(storage)
-    # Contributions reads what programs and participants write: keep this order.
-    runner = ProjectionRunner(store, storage.db, [ProgramsProjection(), ParticipantsProjection(),
-                                                  ContributionsProjection()])
+    runner = ProjectionRunner(store, storage.db, read_models())
     ledger = Ledger(store)
 
     def caught_up(read: Callable[[Database, str], T]) -> Callable[[str], T]:

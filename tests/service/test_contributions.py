@@ -7,6 +7,7 @@ from uuid import UUID
 import msgspec
 import pytest
 
+from ledger import periods
 from ledger.bill import (
     GenerateBill,
     ImportBill,
@@ -20,7 +21,8 @@ from ledger.errors import PaymentExceedsBill, ReferenceAlreadyUsed
 from ledger.participant import Enroll, Terminate
 from ledger.service import Actor
 from ledger.settings import Settings
-from ledger.system import open_system
+from ledger.system import open_system, read_models
+from projections.as_of import position_at_end_of, replayed
 from projections.budget import budget_summary
 from projections.findings import findings
 from tests.service.test_ledger_service import OPEN_KOTAMOBAGU, registry_knowing
@@ -163,3 +165,26 @@ def test_an_unpaid_member_lapses_and_can_be_enrolled_again(system, members):
     assert again.state.status == "enrolled"
 
 
+
+
+def test_the_budget_as_of_a_position_is_replayed_by_the_same_projections(system, members):
+    system.contributions.generate_bill(PROGRAM, GenerateBill(period="2024-03"), FINANCE)
+    system.contributions.record_payment(PROGRAM, "2024-03", RecordPayment(
+        payment_ref="SP2D-03", paid_on=date(2024, 3, 10), amount_idr=50_400), FINANCE)
+    then = system.store.head()
+    system.contributions.generate_bill(PROGRAM, GenerateBill(period="2024-04"), FINANCE)
+    system.contributions.record_payment(PROGRAM, "2024-04", RecordPayment(
+        payment_ref="SP2D-04", paid_on=date(2024, 4, 10), amount_idr=50_400), FINANCE)
+
+    with replayed(system.store, read_models(), then) as db, db.snapshot() as tx:
+        past = budget_summary(tx, PROGRAM, date(2024, 3, 31))
+    now = read(system, budget_summary, date(2024, 4, 30))
+
+    assert (past.billed_idr, past.paid_idr) == (50_400, 50_400)
+    assert (now.billed_idr, now.paid_idr) == (100_800, 100_800)
+
+
+def test_as_of_a_month_means_what_the_ledger_had_recorded_by_its_end(system, members):
+    today = date.today()
+    assert position_at_end_of(system.store, periods.of(today)) == system.store.head()
+    assert position_at_end_of(system.store, periods.shift(periods.of(today), -1)) == 0
