@@ -106,7 +106,8 @@ def rule_in_force(period: Period) -> TariffRule:
 def tariff_for(period: Period, funding_source: str, *,
                declared_income_idr: int = LOWEST_DECLARED_INCOME_IDR,
                occupation: str = "") -> Tariff:
-    rule = rule_in_force(periods.parse(period))
+    period = periods.parse(period)
+    rule = rule_in_force(period)
     brackets = {b.declared_income_idr: b.jkk_idr for b in rule.jkk_brackets}
     if declared_income_idr not in brackets:
         raise InvalidInput(
