@@ -46,13 +46,19 @@ def system(db_url: str, tmp_path: Path):
 @pytest.fixture
 def members(system) -> list[str]:
     """Given Kotamobagu's program with three matched people enrolled from March 2024."""
-    system.ledger.open_program(OPEN_KOTAMOBAGU, CLERK)
-    submitted = system.ledger.submit_batch(PROGRAM, PEOPLE, CLERK,
+    return enroll_people(system)
+
+
+def enroll_people(system, program_id: str = PROGRAM) -> list[str]:
+    system.ledger.open_program(msgspec.structs.replace(OPEN_KOTAMOBAGU, program_id=program_id),
+                               CLERK)
+    submitted = system.ledger.submit_batch(program_id, PEOPLE, CLERK,
                                            registry=registry_knowing(*PEOPLE))
     enrolled = system.ledger.enroll_batch(
-        PROGRAM, [(r.participant_id, Enroll(kpj=f"2400000000{i}", coverage_start=date(2024, 3, 1),
-                                            batch="phase 1"))
-                  for i, r in enumerate(submitted)], CLERK)
+        program_id, [(r.participant_id, Enroll(kpj=f"2400000000{i}",
+                                               coverage_start=date(2024, 3, 1),
+                                               batch="phase 1"))
+                     for i, r in enumerate(submitted)], CLERK)
     assert all(r.error is None for r in enrolled)
     return [str(r.participant_id) for r in submitted]
 
