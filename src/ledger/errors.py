@@ -111,3 +111,21 @@ class NotEnrolled(LedgerError):
 
 class MembershipLapsed(LedgerError):
     code = "membership-lapsed"
+
+
+class ClaimNotFound(LedgerError):
+    code = "claim-not-found"
+
+
+class ClaimStateConflict(LedgerError):
+    """The claim is not in a stage where this step can happen."""
+
+    code = "claim-state-conflict"
+
+
+class MissingDocuments(LedgerError):
+    code = "missing-documents"
+
+
+class PayoutExceedsApproved(LedgerError):
+    code = "payout-exceeds-approved"

@@ -24,6 +24,7 @@ VerificationOutcome = Literal["matched", "mismatched"]
 VerificationMethod = Literal["registry", "manual"]
 TerminationReason = Literal["died", "moved", "withdrawn"]
 BillSource = Literal["generated", "imported"]
+Benefit = Literal["JKM", "JKK"]
 ReferenceKind = Literal["payment", "refund"]
 
 
@@ -259,6 +260,102 @@ class ReferenceUsed(Event, frozen=True, kw_only=True):
     bill_id: str
 
 
+# Claim: one JKM or JKK claim of one participant, from first report to payout
+
+
+class ClaimReported(Event, frozen=True, kw_only=True):
+    TYPE = "claim.reported.v1"
+    claim_id: str
+    program_id: str
+    participant_id: str
+    benefit: Benefit
+    fatal: bool
+    incident_date: date
+    reported_on: date
+    reporter_name: str
+    reporter_relation: str
+    circumstances: str
+    traffic_accident: bool
+    reclassified_from: Benefit | None = None
+
+
+class DocumentReceived(Event, frozen=True, kw_only=True):
+    TYPE = "claim.document_received.v1"
+    document: str
+    received_on: date
+    reference: str
+
+
+class HeirRecorded(Event, frozen=True, kw_only=True):
+    TYPE = "claim.heir_recorded.v1"
+    name: str
+    relation: str
+    evidence: str
+    recorded_on: date
+
+
+class BenefitLine(msgspec.Struct, frozen=True, kw_only=True):
+    """One component of a benefit, computed by ``ledger.benefits`` under ``rule_version``."""
+
+    component: str
+    amount_idr: int
+    basis: str
+    rule_version: str
+
+
+class ClaimAssessed(Event, frozen=True, kw_only=True):
+    TYPE = "claim.assessed.v1"
+    assessed_on: date
+    eligible: bool
+    failed_rule: str | None
+    failed_month: str | None
+    detail: str
+    outcome: str
+    declared_income_idr: int
+    contribution_months: int
+    lines: list[BenefitLine]
+    benefit_rule_version: str
+    coverage_rule_version: str
+
+
+class ClaimApproved(Event, frozen=True, kw_only=True):
+    TYPE = "claim.approved.v1"
+    approved_on: date
+    amount_idr: int
+    note: str
+
+
+class ClaimRejected(Event, frozen=True, kw_only=True):
+    TYPE = "claim.rejected.v1"
+    rejected_on: date
+    reason_code: str
+    detail: str
+    failed_month: str | None = None
+
+
+class PayoutRecorded(Event, frozen=True, kw_only=True):
+    TYPE = "claim.payout_recorded.v1"
+    payout_ref: str
+    payee_name: str
+    relation: str
+    component: str
+    amount_idr: int
+    paid_on: date
+    override_reason: str | None = None
+
+
+class ClaimClosed(Event, frozen=True, kw_only=True):
+    TYPE = "claim.closed.v1"
+    closed_on: date
+    note: str
+
+
+class ClaimReopened(Event, frozen=True, kw_only=True):
+    TYPE = "claim.reopened.v1"
+    reopened_on: date
+    reason: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -278,6 +375,15 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PaymentReversed,
         RefundRecorded,
         ReferenceUsed,
+        ClaimReported,
+        DocumentReceived,
+        HeirRecorded,
+        ClaimAssessed,
+        ClaimApproved,
+        ClaimRejected,
+        PayoutRecorded,
+        ClaimClosed,
+        ClaimReopened,
     )
 }
 

@@ -143,6 +143,23 @@ class Ledger:
         return self._one(self._decide_batch(program_id, [(participant_id, None)], decide,
                                             actor, command_id))
 
+    def termination_writes(self, program_id: str, participant_id: UUID,
+                           command: Terminate) -> list[StreamWrite]:
+        """What a termination appends, for a caller that appends it together with its own
+        events in one transaction (a death reported through a claim)."""
+        recorded = self._store.read(participant_id)
+        state = _fold(participant.evolve, recorded)
+        if state is None or state.program_id != program_id:
+            raise ParticipantNotFound("no such participant in this program",
+                                      field="participant_id")
+        writes = [StreamWrite(participant_id, len(recorded),
+                              participant.terminate(state, command, self._today()))]
+        if state.status == "enrolled":
+            _, version = self._fold_program(program_id)
+            writes.append(StreamWrite(program.stream_id(program_id), version, [SeatReleased(
+                participant_id=str(participant_id), cohort=state.data.cohort)]))
+        return writes
+
     def record_lapses(self, program_id: str, lapses: Sequence[tuple[UUID, ParticipantLapsed]],
                       actor: Actor, command_id: str | None = None) -> list[RowResult]:
         """Record lapsed memberships and give back their quota seats."""
@@ -235,9 +252,10 @@ class Ledger:
                     results.append(RowResult(pid, 0, _detached(error), state))
                     continue
                 states[pid] = _fold(participant.evolve, events, state)
-                prog = _fold(program.evolve, prog_events, prog)
+                if prog_events:  # a seat taken or given back; most rows leave the program be
+                    prog = _fold(program.evolve, prog_events, prog)
+                    program_events += prog_events
                 pending[pid] += events
-                program_events += prog_events
                 results.append(RowResult(pid, len(events) + len(prog_events), None,
                                          states[pid]))
             writes = [StreamWrite(pid, read_versions.get(pid, 0), events)

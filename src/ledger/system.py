@@ -8,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ledger.claims import Claims
 from ledger.contributions import Contributions
 from ledger.service import Ledger
 from ledger.settings import Settings
 from ledger.storage import Database, Storage, open_storage
 from ledger.store import EventStore
 from projections import views
+from projections.claims import ClaimsProjection
 from projections.contributions import ContributionsProjection
 from projections.participants import ParticipantsProjection
 from projections.programs import ProgramsProjection
@@ -29,6 +31,7 @@ class System:
     store: EventStore
     ledger: Ledger
     contributions: Contributions
+    claims: Claims
     projections: ProjectionRunner
 
     def close(self) -> None:
@@ -44,7 +47,8 @@ class System:
 def read_models() -> list[Projection]:
     """Every projection, in the order they apply a batch: contributions reads what the
     programs and participants projections write."""
-    return [ProgramsProjection(), ParticipantsProjection(), ContributionsProjection()]
+    return [ProgramsProjection(), ParticipantsProjection(), ContributionsProjection(),
+            ClaimsProjection()]
 
 
 def open_system(settings: Settings, *, apply_migrations: bool = True) -> System:
@@ -57,12 +61,13 @@ def open_system(settings: Settings, *, apply_migrations: bool = True) -> System:
     def caught_up(read: Callable[[Database, str], T]) -> Callable[[str], T]:
         """A read-model port that first applies every event already in the log, so a
         decision never rests on a projection that lags behind the log."""
-        def port(program_id: str) -> T:
+        def port(key: str) -> T:
             runner.catch_up()
-            return read(storage.db, program_id)
+            return read(storage.db, key)
         return port
 
     contributions = Contributions(store, ledger, caught_up(views.roster),
                                   caught_up(views.paid_months))
+    claims = Claims(store, ledger, caught_up(views.paid_months_of))
     return System(settings=settings, storage=storage, store=store, ledger=ledger,
-                  contributions=contributions, projections=runner)
+                  contributions=contributions, claims=claims, projections=runner)

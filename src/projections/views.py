@@ -174,3 +174,59 @@ def paid_months(db: Database, program_id: str) -> dict[str, dict[str, date]]:
 
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+BILL_COLUMNS = ("bill_id", "source", "document_ref", "issued_on", "funding_source",
+                "first_period", "months", "lines", "flagged_lines", "stated_total_idr",
+                "billed_idr", "not_tariff_idr", "paid_idr", "refunded_idr")
+
+
+def bills(db: Database, program_id: str) -> list[dict[str, Any]]:
+    """Every bill of a program, in the order they were issued."""
+    with db.snapshot() as tx:
+        return tx.fetchall(f"SELECT {', '.join(BILL_COLUMNS)} FROM bill_summary "
+                           "WHERE program_id = :program_id ORDER BY issued_position",
+                           {"program_id": program_id})
+
+
+def bill(db: Database, program_id: str, bill_id: str) -> dict[str, Any] | None:
+    with db.snapshot() as tx:
+        return tx.fetchone(f"SELECT {', '.join(BILL_COLUMNS)} FROM bill_summary "
+                           "WHERE program_id = :program_id AND bill_id = :bill_id",
+                           {"program_id": program_id, "bill_id": bill_id})
+
+
+def bill_lines(db: Database, program_id: str, bill_id: str, *, limit: int,
+               offset: int) -> list[dict[str, Any]]:
+    """One page of a bill's lines in line order, each folded from its participant-months
+    (a payment settles whole lines, so a line's months share one payment)."""
+    with db.snapshot() as tx:
+        return tx.fetchall(
+            "SELECT line_no, MIN(participant_id) AS participant_id, MIN(nik) AS nik, "
+            "MIN(period) AS first_period, COUNT(*) AS months, "
+            "CAST(SUM(amount_idr) AS BIGINT) AS amount_idr, MIN(rule_version) AS rule_version, "
+            "MIN(flags) AS flags, MIN(payment_ref) AS payment_ref, MIN(paid_on) AS paid_on, "
+            "COUNT(refund_ref) AS months_refunded FROM contribution_months "
+            "WHERE program_id = :program_id AND bill_id = :bill_id GROUP BY line_no "
+            "ORDER BY line_no LIMIT :limit OFFSET :offset",
+            {"program_id": program_id, "bill_id": bill_id, "limit": limit, "offset": offset})
+
+
+def participant_paid_months(db: Database, participant_id: str) -> dict[str, date]:
+    """Month -> the day a standing payment for it was first made, for one participant."""
+    with db.snapshot() as tx:
+        rows = tx.fetchall(
+            "SELECT period, MIN(paid_on) AS paid_on FROM contribution_months "
+            "WHERE participant_id = :participant_id AND payment_ref IS NOT NULL "
+            "AND refund_ref IS NULL GROUP BY period", {"participant_id": participant_id})
+    return {row["period"]: date.fromisoformat(row["paid_on"]) for row in rows}
+
+
+def paid_months_of(db: Database, participant_id: str) -> dict[str, date]:
+    """One participant's months -> the day a standing payment for each was first made."""
+    with db.snapshot() as tx:
+        rows = tx.fetchall(
+            "SELECT period, MIN(paid_on) AS paid_on FROM contribution_months "
+            "WHERE participant_id = :participant_id AND payment_ref IS NOT NULL "
+            "AND refund_ref IS NULL GROUP BY period", {"participant_id": participant_id})
+    return {row["period"]: date.fromisoformat(row["paid_on"]) for row in rows}

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 from ledger.bill import LINE_FLAGS
+from ledger.claim import DOCUMENTS
 from ledger.events import EVENT_TYPES, EventMeta
 from ledger.verification import REASON_CODES
 
@@ -50,3 +51,9 @@ def test_type_names_are_versioned_and_not_module_paths():
     for name in EVENT_TYPES:
         assert re.fullmatch(r"[a-z]+\.[a-z_]+\.v\d+", name), name
     assert all(":" not in name and "ledger" not in name for name in EVENT_TYPES)
+
+
+def test_every_claim_document_is_listed_in_the_claims_guide():
+    guide = (Path(__file__).parents[2] / "docs" / "claims.md").read_text(encoding="utf-8")
+    table = guide.split("| code | document |")[1].split("\n\n")[0]
+    assert dict(re.findall(r"^\| `([a-z_0-9]+)` \| (.+?) \|$", table, re.M)) == DOCUMENTS

@@ -1,0 +1,141 @@
+"""Claims: every claim's timeline, documents, service-level clock, payouts and penalty.
+
+Owns ``claim_summary`` (one row per claim, holding the claim as ``ledger.claim``
+folds it, so documents still missing, the due day and the late penalty come
+from the code that decides them) and ``claim_stages`` (one row per event: the
+stage, its business date, when it was recorded and by whom).
+"""
+
+from collections.abc import Sequence
+
+import msgspec
+
+from ledger import claim
+from ledger.claim import Claim
+from ledger.events import (
+    ClaimApproved,
+    ClaimAssessed,
+    ClaimClosed,
+    ClaimRejected,
+    ClaimReopened,
+    ClaimReported,
+    DocumentReceived,
+    Event,
+    HeirRecorded,
+    PayoutRecorded,
+)
+from ledger.storage import Tx
+from ledger.store import Recorded
+from projections.sql import chunks
+
+SUMMARY_COLUMNS = (
+    "program_id", "claim_id", "stream_id", "participant_id", "benefit", "fatal", "status",
+    "incident_date", "reported_on", "documents_missing", "documents_complete_on", "due_on",
+    "eligible", "failed_rule", "failed_month", "rejection_code", "approved_idr", "paid_idr",
+    "penalty_due_idr", "penalty_paid_idr", "last_paid_on", "state",
+)
+STAGE_COLUMNS = ("stream_id", "version", "program_id", "claim_id", "stage", "business_date",
+                 "recorded_at", "actor_id", "actor_role", "detail")
+_EVENTS = (ClaimReported, DocumentReceived, HeirRecorded, ClaimAssessed, ClaimApproved,
+           ClaimRejected, PayoutRecorded, ClaimClosed, ClaimReopened)
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Claim)
+
+
+class ClaimsProjection:
+    name = "claims"
+    tables = ("claim_summary", "claim_stages")
+
+    def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:
+        relevant = [r for r in batch if isinstance(r.event, _EVENTS)]
+        if not relevant:
+            return
+        states = _load(tx, list(dict.fromkeys(str(r.stream_id) for r in relevant)))
+        stages = []
+        for recorded in relevant:
+            stream = str(recorded.stream_id)
+            state = claim.evolve(states.get(stream), recorded.event)
+            states[stream] = state
+            stages.append(_stage(recorded, state))
+        tx.insert_many("claim_stages", STAGE_COLUMNS, stages)
+        tx.upsert_many("claim_summary", SUMMARY_COLUMNS, ("program_id", "claim_id"),
+                       [_summary(stream, state) for stream, state in states.items()])
+
+
+def decode_state(row: dict) -> Claim:
+    return _decoder.decode(row["state"])
+
+
+def _load(tx: Tx, streams: list[str]) -> dict[str, Claim]:
+    states = {}
+    for chunk in chunks(streams):
+        condition, params = tx.any_of("stream_id", chunk)
+        for row in tx.fetchall(f"SELECT stream_id, state FROM claim_summary WHERE {condition}",
+                               params):
+            states[row["stream_id"]] = decode_state(row)
+    return states
+
+
+def _summary(stream: str, state: Claim) -> dict:
+    reported, assessment = state.reported, state.assessment
+    complete, due = state.documents_complete_on, state.due_on
+    paid_on = [p.paid_on for p in state.payouts if p.component != claim.LATE_PENALTY]
+    return {
+        "program_id": reported.program_id, "claim_id": reported.claim_id, "stream_id": stream,
+        "participant_id": reported.participant_id, "benefit": reported.benefit,
+        "fatal": int(reported.fatal), "status": state.status,
+        "incident_date": reported.incident_date.isoformat(),
+        "reported_on": reported.reported_on.isoformat(),
+        "documents_missing": " ".join(state.missing_documents),
+        "documents_complete_on": complete.isoformat() if complete else None,
+        "due_on": due.isoformat() if due else None,
+        "eligible": None if assessment is None else int(assessment.eligible),
+        "failed_rule": assessment.failed_rule if assessment else None,
+        "failed_month": assessment.failed_month if assessment else None,
+        "rejection_code": state.rejected.reason_code if state.rejected else None,
+        "approved_idr": state.approved.amount_idr if state.approved else 0,
+        "paid_idr": state.benefit_paid_idr, "penalty_due_idr": state.penalty_due_idr(),
+        "penalty_paid_idr": state.paid_idr(claim.LATE_PENALTY),
+        "last_paid_on": max(paid_on).isoformat() if paid_on else None,
+        "state": _encoder.encode(state).decode(),
+    }
+
+
+def _stage(recorded: Recorded, state: Claim) -> dict:
+    day, detail = _describe(recorded.event)
+    return {"stream_id": str(recorded.stream_id), "version": recorded.version,
+            "program_id": state.reported.program_id, "claim_id": state.reported.claim_id,
+            "stage": recorded.event.TYPE.split(".")[1], "business_date": day.isoformat(),
+            "recorded_at": recorded.meta.recorded_at.isoformat(),
+            "actor_id": recorded.meta.actor_id, "actor_role": recorded.meta.actor_role,
+            "detail": detail}
+
+
+def _describe(event: Event) -> tuple:
+    """The stage's business date and a line an auditor reads."""
+    match event:
+        case ClaimReported():
+            return event.reported_on, (f"{event.benefit} {'death' if event.fatal else 'accident'}"
+                                       f" on {event.incident_date}, reported by "
+                                       f"{event.reporter_relation}")
+        case DocumentReceived():
+            return event.received_on, f"{event.document} ({event.reference})"
+        case HeirRecorded():
+            return event.recorded_on, f"heir: {event.relation} ({event.evidence})"
+        case ClaimAssessed():
+            verdict = "eligible" if event.eligible else f"ineligible: {event.failed_rule}"
+            total = sum(line.amount_idr for line in event.lines)
+            return event.assessed_on, (f"{verdict}; benefit Rp{total:,} "
+                                       f"({event.benefit_rule_version})")
+        case ClaimApproved():
+            return event.approved_on, f"approved Rp{event.amount_idr:,}"
+        case ClaimRejected():
+            return event.rejected_on, f"rejected: {event.reason_code}"
+        case PayoutRecorded():
+            return event.paid_on, (f"paid Rp{event.amount_idr:,} {event.component} to "
+                                   f"{event.relation} ({event.payout_ref})")
+        case ClaimClosed():
+            return event.closed_on, event.note
+        case ClaimReopened():
+            return event.reopened_on, f"reopened: {event.reason}"
+    raise ValueError(f"{event.TYPE} is not a claim event")
