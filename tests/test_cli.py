@@ -118,11 +118,11 @@ def test_projections_report_their_lag_and_rebuild(run, tmp_path):
 
     status = run("projections", "status")
     rebuilt = run("projections", "rebuild", "participants")
-    unknown = run("projections", "rebuild", "claims")
+    unknown = run("projections", "rebuild", "heirs")
 
     assert "log head: 1" in status.stdout and "participants" in status.stdout
     assert rebuilt.returncode == 0 and "rebuilt participants" in rebuilt.stdout
-    assert unknown.returncode == 1 and "no projection 'claims'" in unknown.stderr
+    assert unknown.returncode == 1 and "no projection 'heirs'" in unknown.stderr
 
 
 def test_a_projection_worker_follows_the_log_and_stops_cleanly_on_sigterm(tmp_path, db_url):

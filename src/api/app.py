@@ -3,8 +3,8 @@
 Request body limits: a command is a few hundred bytes of JSON, so every route
 accepts at most ``MAX_COMMAND_BODY_BYTES`` (1 MiB) and a larger body is
 refused with 413 ``request-too-large`` before it is parsed. The import routes
-accept up to ``api.routes.imports.MAX_UPLOAD_BODY_BYTES`` (110 MiB: a 100 MB
-village list or registry extract plus multipart overhead); uploads are
+and the bill import accept up to ``api.routes.imports.MAX_UPLOAD_BODY_BYTES`` (110
+MiB: a 100 MB village list or registry extract plus multipart overhead); uploads are
 streamed to temporary files on disk, never held in memory.
 """
 
@@ -21,11 +21,13 @@ from api.civil_registry import RegistrySource
 from api.dependencies import DEPENDENCIES
 from api.problems import EXCEPTION_HANDLERS
 from api.request_log import RequestLog, configure_logging
+from api.routes.bills import BillController, MembershipController
 from api.routes.health import health
 from api.routes.imports import ImportController
 from api.routes.participant_commands import ParticipantCommandController
 from api.routes.participants import ParticipantController
 from api.routes.programs import ProgramController
+from api.routes.reports import ReportController
 from api.strict_json import decode_json_strictly
 from ledger.settings import Settings
 from ledger.system import open_system
@@ -51,7 +53,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=[health, ProgramController, ParticipantController,
-                        ParticipantCommandController, ImportController],
+                        ParticipantCommandController, ImportController, BillController,
+                        MembershipController, ReportController],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=decode_json_strictly,

@@ -1,0 +1,250 @@
+"""The budget and findings reports, as of a point of the log, for a terminal or a spreadsheet.
+
+A report is read from the live read models (caught up first), or as of a log
+position, or as of the end of a month (what the ledger had recorded by then:
+``projections.as_of``). It is laid out once, as titled sections of rows, and
+rendered three ways:
+
+    text   fixed-width tables for the terminal
+    CSV    the sections one after another: a title row, a header row, the rows, a blank row
+    XLSX   one sheet per section: finance teams live in spreadsheets
+
+Money is whole Rupiah, written as numbers in CSV and XLSX (never "Rp1.512.000"
+text), so that a spreadsheet can add it up.
+"""
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import Any, NamedTuple
+
+import msgspec
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell as SheetCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from ledger import periods
+from ledger.errors import InvalidInput, ProgramNotFound
+from ledger.service import utc_now
+from ledger.storage import Database
+from ledger.system import System, read_models
+from projections.as_of import position_at_end_of, replayed
+from projections.budget import BudgetSummary, budget_summary
+from projections.findings import KINDS, Finding, findings
+
+Cell = str | int | None
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_MAX_COLUMN_WIDTH = 60
+
+
+class BudgetReport(msgspec.Struct, frozen=True, kw_only=True):
+    program_id: str
+    as_of: date
+    """The business day the figures speak about (coverage due, committed months)."""
+    position: int
+    """The log position the figures stand at."""
+    budget: BudgetSummary
+
+
+class FindingsReport(msgspec.Struct, frozen=True, kw_only=True):
+    program_id: str
+    as_of: date
+    position: int
+    findings: list[Finding]
+
+
+class Section(NamedTuple):
+    title: str
+    headers: tuple[str, ...]
+    rows: list[tuple[Cell, ...]]
+
+
+def budget_report(system: System, program_id: str, as_of: str | None = None,
+                  position: int | None = None) -> BudgetReport:
+    """The budget as of the end of month ``as_of`` (YYYY-MM), or at log ``position``, or
+    now when neither is given."""
+    with _read_models(system, as_of, position) as (db, day, at):
+        with db.snapshot() as tx:
+            summary = budget_summary(tx, program_id, day)
+    if summary is None:
+        raise _not_found(program_id, at)
+    return BudgetReport(program_id=program_id, as_of=day, position=at, budget=summary)
+
+
+def findings_report(system: System, program_id: str, as_of: str | None = None,
+                    position: int | None = None) -> FindingsReport:
+    with _read_models(system, as_of, position) as (db, day, at):
+        with db.snapshot() as tx:
+            found = findings(tx, program_id, day)
+    if found is None:
+        raise _not_found(program_id, at)
+    return FindingsReport(program_id=program_id, as_of=day, position=at, findings=found)
+
+
+@contextmanager
+def _read_models(system: System, month: str | None,
+                 position: int | None) -> Iterator[tuple[Database, date, int]]:
+    """The read models to report from, the business day and the log position they stand at."""
+    today = utc_now().date()
+    if month is not None and position is not None:
+        raise InvalidInput("give as_of (a month) or position, not both", field="position")
+    if month is not None:
+        month = periods.parse(month, "as_of")
+        if month > periods.of(today):
+            raise InvalidInput(f"as_of {month} is in the future", field="as_of")
+        position = position_at_end_of(system.store, month)
+        today = periods.last_day(month)
+    if position is None:
+        head = system.store.head()
+        system.projections.catch_up(upto=head)
+        yield system.storage.db, today, head
+        return
+    with replayed(system.store, read_models(), position) as db:
+        yield db, today, position
+
+
+def _not_found(program_id: str, position: int) -> ProgramNotFound:
+    return ProgramNotFound(f"no program {program_id!r} in the log up to position {position:,}",
+                           field="program_id")
+
+
+# Layout
+
+
+def budget_title(report: BudgetReport) -> str:
+    return (f"Budget of {report.program_id} ({report.budget.region_name}) as of "
+            f"{report.as_of.isoformat()}, log position {report.position:,}")
+
+
+def budget_sections(report: BudgetReport) -> list[Section]:
+    b = report.budget
+    summary = [("program", b.program_id), ("region", b.region_name),
+               ("as_of", report.as_of.isoformat()), ("log_position", report.position)]
+    summary += [(name, getattr(b, name)) for name in (
+        "budget_idr", "billed_idr", "paid_idr", "refunded_idr", "billed_unpaid_idr",
+        "committed_idr", "available_idr", "quota_total", "enrolled", "active_members",
+        "run_rate_idr", "funded_through", "coverage_end", "warning")]
+    funding = ("funding_source", "budget_idr", "billed_idr", "paid_idr", "refunded_idr",
+               "billed_unpaid_idr", "committed_idr", "available_idr")
+    months = ("period", "billed_idr", "paid_idr", "refunded_idr")
+    cohorts = ("cohort", "quota", "enrolled")
+    return [
+        Section("Summary", ("item", "value"), summary),
+        Section("By funding source", funding, _rows(b.funding, funding)),
+        Section("By month", months, _rows(b.months, months)),
+        Section("Quota by cohort", cohorts, _rows(b.cohorts, cohorts)),
+    ]
+
+
+def findings_title(report: FindingsReport) -> str:
+    return (f"Findings of {report.program_id} as of {report.as_of.isoformat()}, log position "
+            f"{report.position:,}: {len(report.findings):,}")
+
+
+def findings_sections(report: FindingsReport) -> list[Section]:
+    summary = [("program", report.program_id), ("as_of", report.as_of.isoformat()),
+               ("log_position", report.position), ("findings", len(report.findings)),
+               ("amount_idr", sum(f.amount_idr for f in report.findings))]
+    by_kind = [(kind, len(found), sum(f.amount_idr for f in found))
+               for kind in KINDS if (found := [f for f in report.findings if f.kind == kind])]
+    return [
+        Section("Summary", ("item", "value"), summary),
+        Section("Findings by kind", ("kind", "findings", "amount_idr"), by_kind),
+        Section("Findings", ("kind", "participant_id", "nik", "bill_id", "periods",
+                             "amount_idr", "detail"),
+                [(f.kind, f.participant_id, f.nik, f.bill_id, _runs(f.periods),
+                  f.amount_idr, f.detail) for f in report.findings]),
+    ]
+
+
+def _runs(months: Sequence[str]) -> str:
+    """Months as runs: "2024-04..2024-12 2025-03" (a year unpaid is one cell, not twelve)."""
+    runs: list[list[str]] = []
+    for month in sorted(months):
+        if runs and periods.shift(runs[-1][-1], 1) == month:
+            runs[-1][1:] = [month]
+        else:
+            runs.append([month])
+    return " ".join("..".join(run) for run in runs)
+
+
+def _rows(items: Sequence[msgspec.Struct], columns: Sequence[str]) -> list[tuple[Cell, ...]]:
+    return [tuple(getattr(item, column) for column in columns) for item in items]
+
+
+# Rendering
+
+
+def text(title: str, sections: Sequence[Section]) -> str:
+    parts = [title]
+    for section in sections:
+        parts += ["", section.title, _table(section)]
+    return "\n".join(parts)
+
+
+def _table(section: Section) -> str:
+    """Columns padded to their widest cell; numbers right-aligned with thousands separators."""
+    cells = [["" if c is None else f"{c:,}" if isinstance(c, int) else str(c) for c in row]
+             for row in section.rows] or [["(none)", *[""] * (len(section.headers) - 1)]]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(section.headers)]
+    numeric = [any(isinstance(row[i], int) for row in section.rows)
+               and all(isinstance(row[i], int | None) for row in section.rows)
+               for i in range(len(section.headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  " + "  ".join(v.rjust(w) if n else v.ljust(w)
+                                for v, w, n in zip(values, widths, numeric,
+                                                   strict=True)).rstrip()
+
+    return "\n".join(line(v) for v in (section.headers, ["-" * w for w in widths], *cells))
+
+
+def csv_bytes(sections: Sequence[Section]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for section in sections:
+        writer.writerow((section.title,))
+        writer.writerow(section.headers)
+        writer.writerows(section.rows)
+        writer.writerow(())
+    # With a BOM: without it, Excel reads UTF-8 (a region's or village's name) as ANSI.
+    return out.getvalue().encode("utf-8-sig")
+
+
+def xlsx_bytes(sections: Sequence[Section]) -> bytes:
+    """One sheet per section: a bold, frozen header row, then the rows; whole Rupiah are
+    numbers with thousands separators."""
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for section in sections:
+        sheet = workbook.create_sheet(section.title)
+        sheet.freeze_panes = "A2"
+        for index, width in enumerate(_widths(section), start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        header = []
+        for name in section.headers:
+            cell = WriteOnlyCell(sheet, value=name)
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        for row in section.rows:
+            sheet.append([_number(sheet, v) if isinstance(v, int) else v for v in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _number(sheet: Any, value: int) -> SheetCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = "#,##0"
+    return cell
+
+
+def _widths(section: Section) -> list[int]:
+    return [min(_MAX_COLUMN_WIDTH, 2 + max([len(header)] + [
+        len(f"{row[i]:,}" if isinstance(row[i], int) else str(row[i] or ""))
+        for row in section.rows])) for i, header in enumerate(section.headers)]
