@@ -220,8 +220,10 @@ def evolve(state: Claim | None, event: Event) -> Claim:
         case ClaimReported():
             return Claim(reported=event, status="reported")
         case DocumentReceived():
+            # The clock runs from a document's first arrival; a later copy does not move it.
+            first = state.documents.get(event.document, event.received_on)
             return msgspec.structs.replace(
-                state, documents={**state.documents, event.document: event.received_on})
+                state, documents={**state.documents, event.document: first})
         case HeirRecorded():
             return msgspec.structs.replace(state, heirs=[*state.heirs, event])
         case ClaimAssessed():
@@ -277,7 +279,7 @@ def receive_document(state: Claim | None, command: ReceiveDocument,
     if not state.reported.incident_date <= command.received_on <= today:
         raise InvalidInput("received_on must fall between the incident and today",
                            field="received_on")
-    if state.documents.get(command.document) == command.received_on:
+    if command.document in state.documents:
         return []
     return [DocumentReceived(document=command.document, received_on=command.received_on,
                              reference=command.reference)]
@@ -287,8 +289,9 @@ def record_heir(state: Claim | None, command: RecordHeir, today: date) -> list[E
     state = _open(state)
     if not state.reported.fatal:
         raise InvalidInput("heirs are recorded on death claims only", field="relation")
-    if command.relation == "self":
-        raise InvalidInput("the deceased is not their own heir", field="relation")
+    if command.relation not in heirs.RANK and command.relation != "funeral_arranger":
+        raise InvalidInput(f"relation must be one of {sorted(heirs.RANK)} or funeral_arranger",
+                           field="relation")
     if not command.name.strip():
         raise InvalidInput("name must not be blank", field="name")
     if not state.reported.reported_on <= command.recorded_on <= today:
@@ -332,7 +335,7 @@ def assess(state: Claim | None, command: AssessClaim, verdict: eligibility.Verdi
         coverage_rule_version=verdict.coverage_rule_version)]
 
 
-def approve(state: Claim | None, command: ApproveClaim) -> list[Event]:
+def approve(state: Claim | None, command: ApproveClaim, today: date) -> list[Event]:
     state = _open(state)
     assessment = state.assessment
     if state.status != "assessed" or assessment is None:
@@ -345,15 +348,15 @@ def approve(state: Claim | None, command: ApproveClaim) -> list[Event]:
     if missing:
         raise MissingDocuments(f"documents still missing: {', '.join(missing)}",
                                field="documents")
-    if command.approved_on < assessment.assessed_on:
-        raise InvalidInput("approved_on is before the assessment", field="approved_on")
+    _check_day(command.approved_on, assessment.assessed_on, today, "approved_on")
     return [ClaimApproved(approved_on=command.approved_on,
                           amount_idr=sum(line.amount_idr for line in assessment.lines),
                           note=command.note)]
 
 
-def reject(state: Claim | None, command: RejectClaim) -> list[Event]:
+def reject(state: Claim | None, command: RejectClaim, today: date) -> list[Event]:
     state = _open(state)
+    _check_day(command.rejected_on, state.reported.reported_on, today, "rejected_on")
     if state.status not in ("reported", "assessed"):
         raise ClaimStateConflict(f"a claim that is {state.status} cannot be rejected",
                                  field="claim_id")
@@ -399,21 +402,28 @@ def pay(state: Claim | None, command: RecordPayout, today: date) -> list[Event]:
                            override_reason=command.override_reason)]
 
 
-def close(state: Claim | None, command: CloseClaim) -> list[Event]:
+def close(state: Claim | None, command: CloseClaim, today: date) -> list[Event]:
+    """Close a rejected claim, or an approved one with its benefit and any late penalty
+    paid in full (an approval for nothing included)."""
     state = _open(state)
+    _check_day(command.closed_on, state.reported.reported_on, today, "closed_on")
     if state.status == "rejected":
         return [ClaimClosed(closed_on=command.closed_on, note=command.note)]
-    owed = (state.approved.amount_idr if state.approved else 0) - state.benefit_paid_idr
-    if state.status != "paid" or owed > 0:
+    if state.approved is None:
         raise ClaimStateConflict(f"only a rejected or fully paid claim can be closed; this one "
-                                 f"is {state.status} with Rp{max(owed, 0):,} unpaid",
-                                 field="claim_id")
+                                 f"is {state.status}", field="claim_id")
+    owed = state.approved.amount_idr - state.benefit_paid_idr
+    penalty = state.penalty_due_idr() - state.paid_idr(LATE_PENALTY)
+    if owed > 0 or penalty > 0:
+        raise ClaimStateConflict(f"Rp{owed:,} of the benefit and Rp{penalty:,} of late "
+                                 f"penalty are still unpaid", field="claim_id")
     return [ClaimClosed(closed_on=command.closed_on, note=command.note)]
 
 
-def reopen(state: Claim | None, command: ReopenClaim) -> list[Event]:
+def reopen(state: Claim | None, command: ReopenClaim, today: date) -> list[Event]:
     if state is None:
         raise ClaimNotFound("no such claim", field="claim_id")
+    _check_day(command.reopened_on, state.reported.reported_on, today, "reopened_on")
     if state.status not in ("closed", "rejected"):
         raise ClaimStateConflict(f"only a closed or rejected claim is reopened; this one is "
                                  f"{state.status}", field="claim_id")
@@ -454,6 +464,11 @@ def _check_payee(state: Claim, command: RecordPayout) -> None:
         raise InvalidInput(f"a recorded {before} comes before a {command.relation} in the "
                            f"heirs' order; give override_reason to pay anyway",
                            field="override_reason")
+
+
+def _check_day(day: date, earliest: date, today: date, field: str) -> None:
+    if not earliest <= day <= today:
+        raise InvalidInput(f"{field} must fall between {earliest} and today", field=field)
 
 
 def _open(state: Claim | None) -> Claim:

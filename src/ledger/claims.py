@@ -82,13 +82,13 @@ class Claims:
 
     def approve(self, program_id: str, claim_id: str, command: ApproveClaim, actor: Actor,
                 command_id: str | None = None) -> Claim:
-        return self._decide(program_id, claim_id, lambda s: claim.approve(s, command), actor,
-                            command_id)
+        return self._decide(program_id, claim_id,
+                            lambda s: claim.approve(s, command, self._today()), actor, command_id)
 
     def reject(self, program_id: str, claim_id: str, command: RejectClaim, actor: Actor,
                command_id: str | None = None) -> Claim:
-        return self._decide(program_id, claim_id, lambda s: claim.reject(s, command), actor,
-                            command_id)
+        return self._decide(program_id, claim_id,
+                            lambda s: claim.reject(s, command, self._today()), actor, command_id)
 
     def pay(self, program_id: str, claim_id: str, command: RecordPayout, actor: Actor,
             command_id: str | None = None) -> Claim:
@@ -97,13 +97,13 @@ class Claims:
 
     def close(self, program_id: str, claim_id: str, command: CloseClaim, actor: Actor,
               command_id: str | None = None) -> Claim:
-        return self._decide(program_id, claim_id, lambda s: claim.close(s, command), actor,
-                            command_id)
+        return self._decide(program_id, claim_id,
+                            lambda s: claim.close(s, command, self._today()), actor, command_id)
 
     def reopen(self, program_id: str, claim_id: str, command: ReopenClaim, actor: Actor,
                command_id: str | None = None) -> Claim:
-        return self._decide(program_id, claim_id, lambda s: claim.reopen(s, command), actor,
-                            command_id)
+        return self._decide(program_id, claim_id,
+                            lambda s: claim.reopen(s, command, self._today()), actor, command_id)
 
     def claim(self, program_id: str, claim_id: str) -> Claim:
         return self._existing(program_id, claim_id)[0]
