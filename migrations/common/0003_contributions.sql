@@ -70,7 +70,9 @@ CREATE INDEX contribution_months_flagged_idx ON contribution_months (program_id)
 
 -- Every enrolled member's months as bit masks over the program's coverage window
 -- (bit 0 = the window's first month), so that "who is unpaid", "paid twice" and
--- "paid after death" are one indexed scan of one row per member.
+-- "paid after death" are one indexed scan of one row per member. nik_shared is 1 when
+-- another program has a member with the same NIK (a province and a regency paying for
+-- one person): the few rows the cross-program check has to look at.
 CREATE TABLE member_months (
     participant_id TEXT PRIMARY KEY,
     program_id TEXT NOT NULL,
@@ -81,10 +83,12 @@ CREATE TABLE member_months (
     end_reason TEXT,
     paid_mask BIGINT NOT NULL,
     covered_mask BIGINT NOT NULL,
-    double_mask BIGINT NOT NULL
+    double_mask BIGINT NOT NULL,
+    nik_shared INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX member_months_program_idx ON member_months (program_id);
 CREATE INDEX member_months_nik_idx ON member_months (nik);
+CREATE INDEX member_months_shared_idx ON member_months (program_id) WHERE nik_shared = 1;
 
 -- Billed, paid and refunded per program and contribution month (the monthly series)...
 CREATE TABLE program_months (

@@ -8,8 +8,9 @@ returns months that bought no cover (after a death, say) and names them. Every
 change is a new event on the bill's stream, and nothing is ever edited.
 """
 
+import functools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import NamedTuple
 
@@ -156,7 +157,8 @@ def default_bill_id(command: GenerateBill) -> str:
     same month twice then meets the first bill instead of billing everyone again."""
     if command.bill_id:
         return command.bill_id
-    return command.period if command.months == 1 else f"{command.period}+{command.months}"
+    period = command.period.strip()  # what periods.parse makes of it, when well formed
+    return period if command.months == 1 else f"{period}+{command.months}"
 
 
 def evolve(state: Bill | None, event: Event) -> Bill:
@@ -197,9 +199,11 @@ def generate(state: Bill | None, program: Program, roster: Iterable[RosterEntry]
     _refuse_when_issued(state, bill_id)
     source = command.funding_source or _main_source(program)
     last = periods.shift(first, months - 1)
+    billed_months = periods.between(first, last)
+    tariff_of = _tariffs(source)
     lines = []
     for entry in roster:
-        lines += _generated_lines(entry, first, last, source, program)
+        lines += _generated_lines(entry, billed_months, tariff_of)
     if not lines:
         raise InvalidInput(f"program {program.program_id} has no participant enrolled "
                            f"for {first}..{last}; there is nothing to bill", field="period")
@@ -232,17 +236,18 @@ def import_bill(state: Bill | None, program: Program, roster: Iterable[RosterEnt
         if row.amount_idr <= 0:
             raise InvalidInput(f"line {row.line_no}: amount_idr must be a positive number of "
                                f"Rupiah", field="amount_idr")
-        _checked_span(program, periods.parse(row.period, f"line {row.line_no} period"), 1)
+        period, _ = _checked_span(program, periods.parse(row.period,
+                                                         f"line {row.line_no} period"), 1)
         entry = by_nik.get(row.nik) or (by_kpj.get(row.kpj) if row.kpj else None)
-        tariff = tariffs.tariff_for(row.period, source,
+        tariff = tariffs.tariff_for(period, source,
                                     occupation=entry.occupation if entry else "")
-        flags = _flags(entry, row.period)
+        flags = _flags(entry, period)
         if row.amount_idr != tariff.amount_idr:
             flags.append("amount_not_tariff")
         lines.append(BillLine(participant_id=entry.participant_id if entry else None,
                               nik=entry.nik if entry else row.nik,
                               kpj=row.kpj or (entry.kpj if entry else None),
-                              first_period=row.period, months=1, amount_idr=row.amount_idr,
+                              first_period=period, months=1, amount_idr=row.amount_idr,
                               rule_version=tariff.rule_version, flags=flags))
     periods_on_bill = sorted(line.first_period for line in lines)
     total = sum(line.amount_idr for line in lines)
@@ -327,20 +332,44 @@ def refund(state: Bill | None, command: RecordRefund) -> list[Event]:
                            reason=command.reason, lines=lines)]
 
 
-def _generated_lines(entry: RosterEntry, first: Period, last: Period, source: str,
-                     program: Program) -> list[BillLine]:
+_month_of = functools.lru_cache(maxsize=4096)(periods.of)
+"""``periods.of``, remembered: a roster's 35,000 coverage starts are a handful of days."""
+
+
+def _tariffs(source: str) -> Callable[[Period, str], tariffs.Tariff]:
+    """``tariffs.tariff_for`` remembered per month and occupation: a bill asks the same
+    few questions once per member."""
+    known: dict[tuple[Period, str], tariffs.Tariff] = {}
+
+    def tariff_of(period: Period, occupation: str) -> tariffs.Tariff:
+        tariff = known.get((period, occupation))
+        if tariff is None:
+            tariff = known[period, occupation] = tariffs.tariff_for(
+                period, source, occupation=occupation)
+        return tariff
+
+    return tariff_of
+
+
+def _generated_lines(entry: RosterEntry, months: list[Period],
+                     tariff_of: Callable[[Period, str], tariffs.Tariff]) -> list[BillLine]:
+    """The member's lines for ``months`` (the bill's, in order): from coverage start to
+    the month of termination or the month before a lapse."""
     if entry.coverage_start is None or entry.status not in ("enrolled", "terminated",
                                                              "lapsed"):
         return []
-    start = max(first, periods.of(entry.coverage_start))
-    end = last
+    start, end = _month_of(entry.coverage_start), months[-1]
     if entry.terminated_on is not None:
-        end = min(end, periods.of(entry.terminated_on))
+        end = min(end, _month_of(entry.terminated_on))
     if entry.lapsed_from is not None:
         end = min(end, periods.shift(entry.lapsed_from, -1))
     lines: list[BillLine] = []
-    for period in periods.between(start, end):
-        tariff = tariffs.tariff_for(period, source, occupation=entry.occupation)
+    for period in months:
+        if period < start:
+            continue
+        if period > end:
+            break
+        tariff = tariff_of(period, entry.occupation)
         previous = lines[-1] if lines else None
         if previous and previous.rule_version == tariff.rule_version \
                 and previous.amount_idr == tariff.amount_idr * previous.months:
@@ -435,7 +464,7 @@ def _refuse_when_issued(state: Bill | None, bill_id: str) -> None:
 def _refuse_duplicate_lines(rows: list[ImportedLine]) -> None:
     seen: dict[tuple[str, str], int] = {}
     for row in rows:
-        key = (row.nik or row.kpj or "", row.period)
+        key = (row.nik or row.kpj or "", row.period.strip())
         if key in seen:
             raise InvalidInput(f"line {row.line_no} repeats line {seen[key]} (same person, "
                                f"same period {row.period}); fix the file and import it again",

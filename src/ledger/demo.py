@@ -6,7 +6,10 @@ Kota Kotamobagu (BPS 7174) signed its PKS with BPJS Ketenagakerjaan on 22 Feb
 mismatches. The demo generates the villages' candidate lists and a civil-registry
 extract with those errors (``ledger.demo_data``, fixed seed), then runs them
 through the same imports a data officer uses: submit, verify (pemadanan), and
-enroll the matched in phases (tahap) from the KPJ files BPJS TK returns.
+enroll the matched in phases (tahap) from the KPJ files BPJS TK returns. Then the
+year goes on (``ledger.demo_year``): monthly bills and payments, one month paid late,
+a double payment, deaths reported late, a budget revision; and the budget summary
+and the findings they leave.
 """
 
 import time
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from ledger import demo_data
+from ledger import demo_data, demo_year
 from ledger.errors import ProgramNotFound
 from ledger.importer import ImportReport, import_candidates, import_kpj, import_registry
 from ledger.program import OpenProgram
@@ -41,6 +44,8 @@ class DemoResult:
     demo_dir: Path
     reports: list[tuple[str, ImportReport]] = field(default_factory=list)
     """(label, report) of every import the scenario ran; none when it found itself run."""
+    year: demo_year.YearResult | None = None
+    """What the year of bills and payments did; None when it found itself run."""
 
 
 def program_id_for(seed: int) -> str:
@@ -69,6 +74,7 @@ def run(system: System, *, seed: int, count: int, say: Say) -> DemoResult:
     else:
         say(f"Program {result.program_id} is already in this database: showing it as it is.")
     say("\n" + program_report(system, result.program_id, top=10))
+    say("\n" + demo_year.year_report(system, result.program_id))
     _print_where(system.settings, result, say)
     return result
 
@@ -87,6 +93,8 @@ def _scenario(system: System, result: DemoResult, seed: int, count: int, say: Sa
         system, result.program_id, registry, ACTOR,
         rejections_path=demo_dir / "registry-rejections.csv"))
     _enroll_in_phases(system, result, seed, say)
+    say("The year's bills and payments (APBD, SP2D on the 10th):")
+    result.year = demo_year.run_year(system, result.program_id, say)
     say(f"Scenario ran in {time.perf_counter() - started:.1f} s.")
 
 

@@ -34,8 +34,9 @@ from projections.sql import chunks
 MASK_MONTHS = 62
 """Months a mask can hold (a signed 64-bit integer); later months are not tracked."""
 MONTH_COLUMNS = ("program_id", "bill_id", "line_no", "period", "participant_id", "nik",
-                 "amount_idr", "rule_version", "flags", "payment_ref", "paid_on", "refund_ref",
-                 "refunded_on")
+                 "amount_idr", "rule_version", "flags")
+"""What a bill line's month starts with; payment_ref, paid_on, refund_ref and refunded_on
+start NULL (their default), so they are left out of the bill's 35,000-row COPY."""
 _EVENTS = (BillIssued, PaymentRecorded, PaymentReversed, RefundRecorded, ParticipantEnrolled,
            ParticipantTerminated, ParticipantLapsed)
 
@@ -46,23 +47,33 @@ class ContributionsProjection:
               "member_months", "program_months", "program_funding")
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:
+        enrolled: list[tuple[str, ParticipantEnrolled]] = []
         for recorded in batch:
-            match recorded.event:
-                case BillIssued() as event:
+            event = recorded.event
+            if isinstance(event, ParticipantEnrolled):
+                enrolled.append((str(recorded.stream_id), event))
+                continue
+            if not isinstance(event, _EVENTS):
+                continue
+            if enrolled:  # an import enrolls thousands in a row: write them set-based
+                _enrolled(tx, enrolled)
+                enrolled = []
+            match event:
+                case BillIssued():
                     _issued(tx, recorded, event)
-                case PaymentRecorded() as event:
+                case PaymentRecorded():
                     _paid(tx, _bill_of(tx, recorded), event)
-                case PaymentReversed() as event:
+                case PaymentReversed():
                     _reversed(tx, _bill_of(tx, recorded), event)
-                case RefundRecorded() as event:
+                case RefundRecorded():
                     _refunded(tx, _bill_of(tx, recorded), event)
-                case ParticipantEnrolled() as event:
-                    _enrolled(tx, str(recorded.stream_id), event)
-                case ParticipantTerminated() as event:
+                case ParticipantTerminated():
                     _ended(tx, str(recorded.stream_id), event.effective_date, event.reason)
-                case ParticipantLapsed() as event:
+                case ParticipantLapsed():
                     _ended(tx, str(recorded.stream_id),
                            periods.last_day(periods.shift(event.lapsed_from, -1)), "lapsed")
+        if enrolled:
+            _enrolled(tx, enrolled)
 
 
 def month_bit(base_period: str, period: str) -> int:
@@ -74,16 +85,19 @@ def month_bit(base_period: str, period: str) -> int:
 def _issued(tx: Tx, recorded: Recorded, event: BillIssued) -> None:
     billed: dict[str, int] = defaultdict(int)
     rows = []
+    program_id, bill_id = event.program_id, event.bill_id
     for number, line in enumerate(event.lines, start=1):
         monthly = line.amount_idr // line.months
-        for period in periods.span(line.first_period, line.months):
+        flags = " ".join(line.flags)
+        months = (line.first_period,) if line.months == 1 else periods.span(
+            line.first_period, line.months)
+        for period in months:
             billed[period] += monthly
-            rows.append({"program_id": event.program_id, "bill_id": event.bill_id,
+            rows.append({"program_id": program_id, "bill_id": bill_id,
                          "line_no": number, "period": period,
                          "participant_id": line.participant_id, "nik": line.nik,
                          "amount_idr": monthly, "rule_version": line.rule_version,
-                         "flags": " ".join(line.flags), "payment_ref": None, "paid_on": None,
-                         "refund_ref": None, "refunded_on": None})
+                         "flags": flags})
     tx.insert_many("contribution_months", MONTH_COLUMNS, rows)
     tx.execute(
         "INSERT INTO bill_summary (program_id, bill_id, stream_id, source, document_ref, "
@@ -196,20 +210,38 @@ def _refunded(tx: Tx, bill: dict, event: RefundRecorded) -> None:
                                        {**key, "refund_ref": event.refund_ref}))
 
 
-def _enrolled(tx: Tx, participant_id: str, event: ParticipantEnrolled) -> None:
-    person = tx.fetchone(
-        "SELECT s.program_id AS program_id, s.nik AS nik, p.coverage_start AS window_start "
-        "FROM participant_status s JOIN program_summary p ON p.program_id = s.program_id "
-        "WHERE s.participant_id = :participant_id", {"participant_id": participant_id})
-    base = periods.of(date.fromisoformat(person["window_start"]))
-    first = _clamped(periods.months_from(base, periods.of(event.coverage_start)), 0)
-    tx.execute(
+def _enrolled(tx: Tx, enrolled: list[tuple[str, ParticipantEnrolled]]) -> None:
+    """Start (or restart, keeping the months already paid) the members' rows, and mark
+    the NIKs another program has a member with too."""
+    people = {}
+    for chunk in chunks(sorted({pid for pid, _ in enrolled})):
+        condition, params = tx.any_of("s.participant_id", chunk)
+        for row in tx.fetchall(
+                "SELECT s.participant_id AS participant_id, s.program_id AS program_id, "
+                "s.nik AS nik, p.coverage_start AS window_start FROM participant_status s "
+                "JOIN program_summary p ON p.program_id = s.program_id "
+                f"WHERE {condition}", params):
+            people[row["participant_id"]] = row
+    rows = []
+    for participant_id, event in enrolled:
+        person = people[participant_id]
+        base = periods.of(date.fromisoformat(person["window_start"]))
+        rows.append({"participant_id": participant_id, "program_id": person["program_id"],
+                     "nik": person["nik"], "base": base, "first": _clamped(
+                         periods.months_from(base, periods.of(event.coverage_start)), 0)})
+    tx.executemany(
         "INSERT INTO member_months (participant_id, program_id, nik, base_period, first_idx, "
-        "end_idx, end_reason, paid_mask, covered_mask, double_mask) VALUES (:participant_id, "
-        ":program_id, :nik, :base, :first, NULL, NULL, 0, 0, 0) ON CONFLICT (participant_id) "
+        "end_idx, end_reason, paid_mask, covered_mask, double_mask, nik_shared) VALUES "
+        "(:participant_id, :program_id, :nik, :base, :first, NULL, NULL, 0, 0, 0, 0) "
+        "ON CONFLICT (participant_id) "
         "DO UPDATE SET first_idx = excluded.first_idx, end_idx = NULL, end_reason = NULL",
-        {"participant_id": participant_id, "program_id": person["program_id"],
-         "nik": person["nik"], "base": base, "first": first})
+        rows)
+    for chunk in chunks(sorted({row["nik"] for row in rows})):
+        condition, params = tx.any_of("nik", chunk)
+        tx.execute(
+            f"UPDATE member_months SET nik_shared = 1 WHERE {condition} AND nik_shared = 0 "
+            "AND EXISTS (SELECT 1 FROM member_months o WHERE o.nik = member_months.nik "
+            "AND o.program_id <> member_months.program_id)", params)
 
 
 def _ended(tx: Tx, participant_id: str, last_day: date, reason: str) -> None:

@@ -51,12 +51,14 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def findings(tx: Tx, program_id: str, as_of: date) -> list[Finding] | None:
-    program = tx.fetchone("SELECT coverage_start, quota_total FROM program_summary "
-                          "WHERE program_id = :program_id", {"program_id": program_id})
+    program = tx.fetchone("SELECT coverage_start, coverage_end, quota_total FROM "
+                          "program_summary WHERE program_id = :program_id",
+                          {"program_id": program_id})
     if program is None:
         return None
     base = periods.of(date.fromisoformat(program["coverage_start"]))
-    found = (_member_findings(tx, program_id, base, as_of)
+    window_end = periods.of(date.fromisoformat(program["coverage_end"]))
+    found = (_member_findings(tx, program_id, base, window_end, as_of)
              + _across_programs(tx, program_id)
              + _flagged_lines(tx, program_id)
              + _bill_mismatches(tx, program_id)
@@ -66,8 +68,9 @@ def findings(tx: Tx, program_id: str, as_of: date) -> list[Finding] | None:
                                         f.bill_id or ""))
 
 
-def _member_findings(tx: Tx, program_id: str, base: str, as_of: date) -> list[Finding]:
-    due_mask = _due_mask(base, as_of)
+def _member_findings(tx: Tx, program_id: str, base: str, window_end: str,
+                     as_of: date) -> list[Finding]:
+    due_mask = _due_mask(base, window_end, as_of)
     rows = tx.fetchall(
         "SELECT participant_id, nik, first_idx, end_idx, end_reason, paid_mask, covered_mask, "
         "double_mask FROM member_months WHERE program_id = :program_id AND ("
@@ -122,26 +125,28 @@ def _member_findings(tx: Tx, program_id: str, base: str, as_of: date) -> list[Fi
 
 
 def _across_programs(tx: Tx, program_id: str) -> list[Finding]:
+    """Only members whose NIK another program enrolled too (``nik_shared``) can be paid
+    twice across programs: an index holds those few, so no join over every member."""
     rows = tx.fetchall(
         "SELECT a.participant_id AS participant_id, a.nik AS nik, a.base_period AS base, "
         "a.paid_mask AS paid, b.program_id AS other_program, b.base_period AS other_base, "
         "b.paid_mask AS other_paid FROM member_months a JOIN member_months b "
         "ON b.nik = a.nik AND b.program_id <> a.program_id "
-        "WHERE a.program_id = :program_id AND a.paid_mask <> 0 AND b.paid_mask <> 0",
-        {"program_id": program_id})
-    found = []
+        "WHERE a.program_id = :program_id AND a.nik_shared = 1 AND a.paid_mask <> 0 "
+        "AND b.paid_mask <> 0", {"program_id": program_id})
+    overlaps = []
     for row in rows:
         here = set(_periods(row["base"], row["paid"]))
         both = sorted(here & set(_periods(row["other_base"], row["other_paid"])))
         if both:
-            amounts = _paid_amounts(tx, [row["participant_id"]])[row["participant_id"]]
-            found.append(Finding(
-                kind="double_payment_programs", program_id=program_id,
-                participant_id=row["participant_id"], nik=row["nik"], periods=both,
-                amount_idr=sum(sum(amounts.get(p, [])) for p in both),
-                detail=f"the same NIK is paid for these months by program "
-                       f"{row['other_program']} too"))
-    return found
+            overlaps.append((row, both))
+    amounts = _paid_amounts(tx, [row["participant_id"] for row, _ in overlaps])
+    return [Finding(
+        kind="double_payment_programs", program_id=program_id,
+        participant_id=row["participant_id"], nik=row["nik"], periods=both,
+        amount_idr=sum(sum(amounts[row["participant_id"]].get(p, [])) for p in both),
+        detail=f"the same NIK is paid for these months by program {row['other_program']} too")
+        for row, both in overlaps]
 
 
 def _flagged_lines(tx: Tx, program_id: str) -> list[Finding]:
@@ -215,11 +220,13 @@ def _beyond_budget(tx: Tx, program_id: str) -> list[Finding]:
             for row in rows if int(row["spent"]) > int(row["budget"])]
 
 
-def _due_mask(base: str, as_of: date) -> int:
-    """Bits of every month whose contribution was due before ``as_of``."""
+def _due_mask(base: str, window_end: str, as_of: date) -> int:
+    """Bits of every month of the coverage window whose contribution was due before
+    ``as_of`` (after the window nothing is due: a year later the program is not owed)."""
     last_due = periods.of(as_of)
     if as_of <= coverage.due_date(last_due, coverage.rules_in_force(last_due)):
         last_due = periods.shift(last_due, -1)
+    last_due = min(last_due, window_end)
     count = min(periods.months_from(base, last_due) + 1, MASK_MONTHS)
     return (1 << count) - 1 if count > 0 else 0
 
