@@ -28,7 +28,7 @@ from ledger.bill import (
     ReversePayment,
     RosterEntry,
 )
-from ledger.errors import BillNotFound, ReferenceAlreadyUsed
+from ledger.errors import BillNotFound, InvalidInput, ReferenceAlreadyUsed
 from ledger.events import Event, EventMeta, ParticipantLapsed, ReferenceKind, ReferenceUsed
 from ledger.service import Actor, Ledger, RowResult, utc_now
 from ledger.store import EventStore, StreamWrite
@@ -102,6 +102,9 @@ class Contributions:
                       command_id: str | None = None) -> list[RowResult]:
         """Record the lapse of every enrolled participant whose unpaid months ended their
         membership by ``as_of`` (and give back their quota seats)."""
+        if as_of > self._today():
+            raise InvalidInput("as_of is in the future: a lapse is recorded once it happened",
+                               field="as_of")
         prog = self._ledger.program(program_id)
         paid = self._paid_months(program_id)
         last = periods.of(prog.coverage_end)

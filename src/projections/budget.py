@@ -150,7 +150,7 @@ def _forecast(totals: dict[str, int], billed_periods: list[str], run_rate: int,
     if left < 0:
         return funded_through, (f"billed Rp{-left:,} more than the budget")
     if funded_through >= window_end:
-        return funded_through, None
+        return window_end, None  # enough for the whole window; later months are not asked
     return funded_through, (f"at Rp{run_rate:,} a month the budget pays up to "
                             f"{funded_through}, before the coverage window ends in "
                             f"{window_end}")
