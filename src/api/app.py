@@ -22,6 +22,7 @@ from api.dependencies import DEPENDENCIES
 from api.problems import EXCEPTION_HANDLERS
 from api.request_log import RequestLog, configure_logging
 from api.routes.bills import BillController, MembershipController
+from api.routes.claims import ClaimController, ClaimsReportController, claim_step_routes
 from api.routes.health import health
 from api.routes.imports import ImportController
 from api.routes.participant_commands import ParticipantCommandController
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[health, ProgramController, ParticipantController,
                         ParticipantCommandController, ImportController, BillController,
-                        MembershipController, ReportController],
+                        MembershipController, ReportController, ClaimController,
+                        *claim_step_routes(), ClaimsReportController],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=decode_json_strictly,

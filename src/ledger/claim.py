@@ -21,6 +21,7 @@ from ledger.errors import (
     ClaimStateConflict,
     InvalidInput,
     MissingDocuments,
+    NotEnrolled,
     PayoutExceedsApproved,
 )
 from ledger.events import (
@@ -249,8 +250,8 @@ def report(state: Claim | None, program_id: str, participant_id: str,
             f"claim {state.reported.claim_id} is already recorded ({state.status}); "
             f"reopen it instead of reporting it again", field="claim_id")
     if coverage_start is None:
-        raise InvalidInput("the participant was never enrolled: there is no cover to claim",
-                           field="participant_id")
+        raise NotEnrolled("the participant was never enrolled: there is no cover to claim",
+                          field="participant_id")
     _check_dates(command, coverage_start, today)
     for field in ("reporter_name", "reporter_relation", "circumstances"):
         if not getattr(command, field).strip():
@@ -281,6 +282,9 @@ def receive_document(state: Claim | None, command: ReceiveDocument,
                            field="received_on")
     if command.document in state.documents:
         return []
+    if not command.reference.strip():
+        raise InvalidInput("reference (the document's number or file) must not be blank",
+                           field="reference")
     return [DocumentReceived(document=command.document, received_on=command.received_on,
                              reference=command.reference)]
 
@@ -292,8 +296,9 @@ def record_heir(state: Claim | None, command: RecordHeir, today: date) -> list[E
     if command.relation not in heirs.RANK and command.relation != "funeral_arranger":
         raise InvalidInput(f"relation must be one of {sorted(heirs.RANK)} or funeral_arranger",
                            field="relation")
-    if not command.name.strip():
-        raise InvalidInput("name must not be blank", field="name")
+    for field in ("name", "evidence"):
+        if not getattr(command, field).strip():
+            raise InvalidInput(f"{field} must not be blank", field=field)
     if not state.reported.reported_on <= command.recorded_on <= today:
         raise InvalidInput("recorded_on must fall between the report and today",
                            field="recorded_on")

@@ -45,6 +45,7 @@ class Claims:
 
     def report(self, program_id: str, participant_id: UUID, command: ReportClaim,
                actor: Actor, command_id: str | None = None) -> Claim:
+        self._ledger.program(program_id)  # an unknown program is named as such
         person = self._ledger.participant(program_id, participant_id)
         pid = str(participant_id)
         claim_id = (claim.death_claim_id(pid) if command.benefit == "JKM" or command.fatal

@@ -1,8 +1,10 @@
 """``ledger``: the command line of a region's data officer.
 
     ledger db upgrade | serve | demo | import candidates|registry|kpj | program open|show
-    ledger bill generate|import|pay|reverse | lapses record | report budget|findings
-    ledger projections rebuild|status|run | bench import
+    ledger bill generate|import|pay|reverse | lapses record      (ledger/cli_contributions.py)
+    ledger claim report|document|heir|assess|approve|reject|pay|close|reopen|show
+                                                                 (ledger/cli_claims.py)
+    ledger report budget|findings|claims | projections rebuild|status|run | bench import
 
 Every command first says where the data is (on stderr). Exit codes: 0 done, 1 the ledger
 refused (the refusal's code, field and detail go to stderr), 2 a usage error.
@@ -15,27 +17,22 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import get_args
 
-from ledger import demo, importer
-from ledger.bill import GenerateBill, ImportBill, RecordPayment, ReversePayment
-from ledger.bill_files import read_bill
+from ledger import cli_claims, cli_contributions, demo, importer
+from ledger.cli_common import actor, day, where
+from ledger.cli_contributions import FUNDING_SOURCES
 from ledger.errors import InvalidInput, LedgerError
-from ledger.events import FundingSource
 from ledger.importer import ImportReport
 from ledger.program import OpenProgram
 from ledger.registry import CivilRegistry
 from ledger.registry_files import load_registry
-from ledger.service import Actor, utc_now
 from ledger.settings import Settings
 from ledger.storage import migrate
-from ledger.system import System, open_system
-from projections import report_files, views
+from ledger.system import open_system
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FUNDING_SOURCES = get_args(FundingSource)
 SHOWN_REJECTIONS = 10
 
 
@@ -54,15 +51,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ledger: refused ({error.code}){field}: {error.detail}", file=sys.stderr)
         return 1
     return 0
-
-
-def actor() -> Actor:
-    return Actor(os.environ.get("USER", "cli"), "cli")
-
-
-def where(settings: Settings) -> None:
-    """Where the data is, on stderr: stdout stays the command's output (the bench's JSON)."""
-    print(f"data dir: {settings.data_dir}\ndatabase: {settings.redacted_url}", file=sys.stderr)
 
 
 # Commands
@@ -151,87 +139,6 @@ def program_show(settings: Settings, args: argparse.Namespace) -> None:
         print(demo.program_report(system, args.id, top=None))
 
 
-def bill_generate(settings: Settings, args: argparse.Namespace) -> None:
-    where(settings)
-    command = GenerateBill(period=args.period, months=args.months,
-                           funding_source=args.funding_source, bill_id=args.bill_id)
-    with open_system(settings) as system:
-        issued = system.contributions.generate_bill(args.program, command, actor())
-        print(describe_bill(system, args.program, issued.issued.bill_id))
-
-
-def bill_import(settings: Settings, args: argparse.Namespace) -> None:
-    where(settings)
-    rows = read_bill(args.file)
-    command = ImportBill(bill_id=args.bill_id, document_ref=args.document_ref,
-                         funding_source=args.funding_source,
-                         stated_total_idr=args.stated_total)
-    with open_system(settings) as system:
-        issued = system.contributions.import_bill(args.program, command, rows, actor())
-        print(describe_bill(system, args.program, args.bill_id))
-    flagged = [(number, row.line_no, " ".join(line.flags))
-               for number, (line, row) in enumerate(zip(issued.issued.lines, rows, strict=True),
-                                                    start=1) if line.flags]
-    if flagged:
-        print("flagged lines\n" + demo.table(("line", "file row", "flags"), flagged))
-
-
-def bill_pay(settings: Settings, args: argparse.Namespace) -> None:
-    where(settings)
-    command = RecordPayment(payment_ref=args.ref, paid_on=args.paid_on, amount_idr=args.amount,
-                            funding_source=args.funding_source)
-    with open_system(settings) as system:
-        system.contributions.record_payment(args.program, args.bill, command, actor())
-        print(describe_bill(system, args.program, args.bill))
-
-
-def bill_reverse(settings: Settings, args: argparse.Namespace) -> None:
-    where(settings)
-    command = ReversePayment(payment_ref=args.ref, reversed_on=args.reversed_on,
-                             reason=args.reason)
-    with open_system(settings) as system:
-        system.contributions.reverse_payment(args.program, args.bill, command, actor())
-        print(describe_bill(system, args.program, args.bill))
-
-
-def lapses_record(settings: Settings, args: argparse.Namespace) -> None:
-    where(settings)
-    if args.as_of > utc_now().date():
-        raise InvalidInput("--as-of is in the future: a lapse is recorded once it happened",
-                           field="as_of")
-    with open_system(settings) as system:
-        results = system.contributions.record_lapses(args.program, args.as_of, actor())
-        system.projections.catch_up()
-        lapsed_from = {entry.participant_id: entry.lapsed_from
-                       for entry in views.roster(system.storage.db, args.program)}
-    recorded = [(str(r.participant_id), lapsed_from.get(str(r.participant_id)) or "")
-                for r in results if r.error is None]
-    print(f"lapses recorded as of {args.as_of}: {len(recorded):,}")
-    if recorded:
-        print(demo.table(("participant", "lapsed from"), recorded))
-    refused = [(str(r.participant_id), r.error.code, r.error.detail)
-               for r in results if r.error is not None]
-    if refused:
-        print("refused\n" + demo.table(("participant", "code", "detail"), refused))
-
-
-def report_budget(settings: Settings, args: argparse.Namespace) -> None:
-    where(settings)
-    with open_system(settings) as system:
-        system.ledger.program(args.program)  # refuses an unknown program by name
-        report = report_files.budget_report(system, args.program, args.as_of, args.position)
-    write_report(args, report_files.budget_title(report), report_files.budget_sections(report))
-
-
-def report_findings(settings: Settings, args: argparse.Namespace) -> None:
-    where(settings)
-    with open_system(settings) as system:
-        system.ledger.program(args.program)
-        report = report_files.findings_report(system, args.program, args.as_of, args.position)
-    write_report(args, report_files.findings_title(report),
-                 report_files.findings_sections(report))
-
-
 def projections_rebuild(settings: Settings, args: argparse.Namespace) -> None:
     where(settings)
     with open_system(settings) as system:
@@ -286,33 +193,6 @@ def print_report(path: Path, report: ImportReport) -> None:
             print(f"... and {report.rejected - len(shown):,} more in the report")
 
 
-def describe_bill(system: System, program_id: str, bill_id: str) -> str:
-    """One line on a bill as the read models show it (caught up first)."""
-    system.projections.catch_up()
-    b = views.bill(system.storage.db, program_id, bill_id)
-    outstanding = b["billed_idr"] - b["paid_idr"]
-    return (f"bill {b['bill_id']} ({b['source']}, {b['funding_source']}, {b['months']} "
-            f"month(s) from {b['first_period']}): {b['lines']:,} lines, "
-            f"{b['flagged_lines']:,} flagged; billed {demo.rupiah(b['billed_idr'])}, paid "
-            f"{demo.rupiah(b['paid_idr'])}, refunded {demo.rupiah(b['refunded_idr'])}, "
-            f"outstanding {demo.rupiah(outstanding)}")
-
-
-def write_report(args: argparse.Namespace, title: str,
-                 sections: list[report_files.Section]) -> None:
-    print(report_files.text(title, sections))
-    for path, render in ((args.csv, report_files.csv_bytes),
-                         (args.xlsx, report_files.xlsx_bytes)):
-        if path is None:
-            continue
-        try:
-            path.write_bytes(render(sections))
-        except OSError as error:
-            raise InvalidInput(f"cannot write {path}: {error.strerror}",
-                               field=path.suffix.lstrip(".") or "file") from None
-        print(f"wrote {path}")
-
-
 # Arguments
 
 
@@ -331,8 +211,10 @@ def _parser() -> argparse.ArgumentParser:
     scenario.set_defaults(command=run_demo)
     _import_parsers(commands)
     _program_parsers(commands)
-    _bill_parsers(commands)
-    _report_parsers(commands)
+    reports = commands.add_parser("report", help="budget, findings and claims reports"
+                                  ).add_subparsers(required=True)
+    cli_contributions.add_parsers(commands, reports)
+    cli_claims.add_parsers(commands, reports)
     proj = commands.add_parser("projections", help="read models").add_subparsers(required=True)
     rebuild = proj.add_parser("rebuild", help="drop and replay one projection or all")
     rebuild.add_argument("name", nargs="?")
@@ -363,7 +245,7 @@ def _import_parsers(commands: argparse._SubParsersAction) -> None:
     kinds.choices["candidates"].add_argument("--registry", type=Path, metavar="F")
     for kind in ("candidates", "registry"):
         kinds.choices[kind].add_argument("--p3ke", type=Path, metavar="F")
-    kinds.choices["kpj"].add_argument("--coverage-start", type=_day,
+    kinds.choices["kpj"].add_argument("--coverage-start", type=day,
                                       required=True, metavar="YYYY-MM-DD")
     kinds.choices["kpj"].add_argument("--batch", required=True, metavar="NAME")
 
@@ -382,73 +264,13 @@ def _program_parsers(commands: argparse._SubParsersAction) -> None:
     opening.add_argument("--p3ke-cohort", action="append", default=[], metavar="NAME")
     opening.add_argument("--budget", type=_budget, action="append", required=True,
                          metavar="SOURCE=AMOUNT", help="integer Rupiah, e.g. APBD=1512000000")
-    opening.add_argument("--coverage-start", type=_day, required=True)
-    opening.add_argument("--coverage-end", type=_day, required=True)
+    opening.add_argument("--coverage-start", type=day, required=True)
+    opening.add_argument("--coverage-end", type=day, required=True)
     opening.add_argument("--age-cap", type=int, default=65)
     opening.set_defaults(command=program_open)
     show = program.add_parser("show", help="summary and backlog")
     show.add_argument("id")
     show.set_defaults(command=program_show)
-
-
-def _bill_parsers(commands: argparse._SubParsersAction) -> None:
-    bill = commands.add_parser("bill", help="bills (tagihan) and their payments").add_subparsers(
-        required=True)
-    generate = bill.add_parser("generate", help="bill the enrolled participants for months")
-    generate.add_argument("--program", required=True, metavar="ID")
-    generate.add_argument("--period", required=True, metavar="YYYY-MM")
-    generate.add_argument("--months", type=int, default=1,
-                          help="1, or 3, 6 or 12 for an advance bill")
-    generate.add_argument("--funding-source", choices=FUNDING_SOURCES)
-    generate.add_argument("--bill-id", help="by default the period (and months)")
-    generate.set_defaults(command=bill_generate)
-    imported = bill.add_parser("import", help="a bill file from BPJS TK (kpj,nik,period,"
-                               "amount_idr)")
-    imported.add_argument("file", type=Path, metavar="FILE")
-    imported.add_argument("--program", required=True, metavar="ID")
-    imported.add_argument("--bill-id", required=True, help="the invoice number")
-    imported.add_argument("--document-ref", required=True, help="the letter or file it came with")
-    imported.add_argument("--funding-source", choices=FUNDING_SOURCES)
-    imported.add_argument("--stated-total", type=int, metavar="N",
-                          help="the invoice's own total in Rupiah")
-    imported.set_defaults(command=bill_import)
-    pay = bill.add_parser("pay", help="record a payment (SP2D) against a bill")
-    reverse = bill.add_parser("reverse", help="reverse a payment (bounced, recorded in error)")
-    for sub in (pay, reverse):
-        sub.add_argument("--program", required=True, metavar="ID")
-        sub.add_argument("--bill", required=True, metavar="ID")
-        sub.add_argument("--ref", required=True, help="the payment reference (SP2D number)")
-    pay.add_argument("--paid-on", type=_day, required=True, metavar="YYYY-MM-DD")
-    pay.add_argument("--amount", type=int, required=True, metavar="N", help="whole Rupiah")
-    pay.add_argument("--funding-source", choices=FUNDING_SOURCES)
-    pay.set_defaults(command=bill_pay)
-    reverse.add_argument("--reversed-on", type=_day, required=True, metavar="YYYY-MM-DD")
-    reverse.add_argument("--reason", required=True)
-    reverse.set_defaults(command=bill_reverse)
-    lapses = commands.add_parser("lapses", help="memberships ended by unpaid months")
-    record = lapses.add_subparsers(required=True).add_parser(
-        "record", help="record the lapse of every member whose unpaid months ended it")
-    record.add_argument("--program", required=True, metavar="ID")
-    record.add_argument("--as-of", type=_day, required=True, metavar="YYYY-MM-DD")
-    record.set_defaults(command=lapses_record)
-
-
-def _report_parsers(commands: argparse._SubParsersAction) -> None:
-    report = commands.add_parser("report", help="budget and findings").add_subparsers(
-        required=True)
-    for name, command, help_text in (
-            ("budget", report_budget, "budget, billed, paid, committed, available"),
-            ("findings", report_findings, "what finance teams and auditors chase")):
-        sub = report.add_parser(name, help=help_text)
-        sub.add_argument("--program", required=True, metavar="ID")
-        when = sub.add_mutually_exclusive_group()
-        when.add_argument("--as-of", metavar="YYYY-MM",
-                          help="as the ledger had recorded it by the end of that month")
-        when.add_argument("--position", type=int, metavar="N",
-                          help="after the log's first N events")
-        sub.add_argument("--csv", type=Path, metavar="FILE")
-        sub.add_argument("--xlsx", type=Path, metavar="FILE")
-        sub.set_defaults(command=command)
 
 
 def _name_amount(text: str) -> tuple[str, int]:
@@ -464,13 +286,6 @@ def _budget(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(
             f"funding source {source!r} is not one of {', '.join(FUNDING_SOURCES)}")
     return source, amount
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def _positive(text: str) -> int:

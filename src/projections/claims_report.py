@@ -15,7 +15,7 @@ from datetime import date
 
 import msgspec
 
-from ledger import benefits, service_levels
+from ledger import benefits, claim, service_levels
 from ledger.storage import Tx
 from projections.claims import decode_state
 
@@ -119,7 +119,7 @@ def _line(row: dict, as_of: date) -> ClaimLine:
     reported = state.reported
     approved = state.approved.amount_idr if state.approved else 0
     paid = state.benefit_paid_idr
-    paid_days = [p.paid_on for p in state.payouts if p.component != "late_penalty"]
+    paid_days = [p.paid_on for p in state.payouts if p.component != claim.LATE_PENALTY]
     last_paid = max(paid_days) if paid_days else None
     due = state.due_on
     sla, late, penalty = _sla(state.status, approved, paid, due, last_paid, as_of)

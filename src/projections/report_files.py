@@ -1,4 +1,5 @@
-"""The budget and findings reports, as of a point of the log, for a terminal or a spreadsheet.
+"""The budget, findings and claims reports, as of a point of the log, for a terminal or a
+spreadsheet.
 
 A report is read from the live read models (caught up first), or as of a log
 position, or as of the end of a month (what the ledger had recorded by then:
@@ -28,15 +29,17 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from ledger import periods
-from ledger.errors import InvalidInput, ProgramNotFound
+from ledger.errors import ClaimNotFound, InvalidInput, ProgramNotFound
 from ledger.service import utc_now
 from ledger.storage import Database
 from ledger.system import System, read_models
+from projections import claims_report as claims_model
 from projections.as_of import position_at_end_of, replayed
 from projections.budget import BudgetSummary, budget_summary
+from projections.claims_report import BenefitStatusCount, ClaimLine, ClaimTimeline
 from projections.findings import KINDS, Finding, findings
 
-Cell = str | int | None
+Cell = str | int | float | None
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _MAX_COLUMN_WIDTH = 60
 
@@ -55,6 +58,27 @@ class FindingsReport(msgspec.Struct, frozen=True, kw_only=True):
     as_of: date
     position: int
     findings: list[Finding]
+
+
+class ProgramClaimsReport(msgspec.Struct, frozen=True, kw_only=True):
+    program_id: str
+    as_of: date
+    """The business day service levels are measured on (overdue, pending)."""
+    position: int
+    counts: list[BenefitStatusCount]
+    """Claims and amounts by benefit and status."""
+    median_days_to_payment: float | None
+    """From the report to the last payout, over the claims paid in full."""
+    breaches: list[ClaimLine]
+    """Paid late or overdue, with the days late and the JKK penalty."""
+    claims: list[ClaimLine]
+
+
+class TimelineReport(msgspec.Struct, frozen=True, kw_only=True):
+    program_id: str
+    as_of: date
+    position: int
+    timeline: ClaimTimeline
 
 
 class Section(NamedTuple):
@@ -83,6 +107,29 @@ def findings_report(system: System, program_id: str, as_of: str | None = None,
     if found is None:
         raise _not_found(program_id, at)
     return FindingsReport(program_id=program_id, as_of=day, position=at, findings=found)
+
+
+def claims_report(system: System, program_id: str, as_of: str | None = None,
+                  position: int | None = None) -> ProgramClaimsReport:
+    with _read_models(system, as_of, position) as (db, day, at):
+        with db.snapshot() as tx:
+            found = claims_model.claims_report(tx, program_id, day)
+    if found is None:
+        raise _not_found(program_id, at)
+    return ProgramClaimsReport(position=at, **msgspec.structs.asdict(found))
+
+
+def timeline_report(system: System, program_id: str, claim_id: str, as_of: str | None = None,
+                    position: int | None = None) -> TimelineReport:
+    """One claim's stages and service level, now or as they stood."""
+    system.ledger.program(program_id)  # an unknown program is named as such, not as a claim
+    with _read_models(system, as_of, position) as (db, day, at):
+        with db.snapshot() as tx:
+            found = claims_model.claim_timeline(tx, program_id, claim_id, day)
+    if found is None:
+        raise ClaimNotFound(f"no claim {claim_id!r} in program {program_id} in the log up to "
+                            f"position {at:,}", field="claim_id")
+    return TimelineReport(program_id=program_id, as_of=day, position=at, timeline=found)
 
 
 @contextmanager
@@ -161,6 +208,55 @@ def findings_sections(report: FindingsReport) -> list[Section]:
     ]
 
 
+CLAIM_COLUMNS = ("claim_id", "participant_id", "benefit", "status", "incident_date",
+                 "reported_on", "due_on", "approved_idr", "paid_idr", "last_paid_on",
+                 "days_to_payment", "sla_status", "days_late", "penalty_idr", "failed_rule",
+                 "documents_missing")
+BREACH_COLUMNS = ("claim_id", "benefit", "status", "sla_status", "due_on", "last_paid_on",
+                  "days_late", "approved_idr", "paid_idr", "penalty_idr")
+
+
+def claims_title(report: ProgramClaimsReport) -> str:
+    return (f"Claims of {report.program_id} as of {report.as_of.isoformat()}, log position "
+            f"{report.position:,}: {len(report.claims):,}, {len(report.breaches):,} "
+            f"service-level breach(es)")
+
+
+def claims_sections(report: ProgramClaimsReport) -> list[Section]:
+    summary = [("program", report.program_id), ("as_of", report.as_of.isoformat()),
+               ("log_position", report.position), ("claims", len(report.claims)),
+               ("approved_idr", sum(c.approved_idr for c in report.claims)),
+               ("paid_idr", sum(c.paid_idr for c in report.claims)),
+               ("median_days_to_payment", report.median_days_to_payment),
+               ("breaches", len(report.breaches)),
+               ("penalty_idr", sum(c.penalty_idr for c in report.breaches))]
+    counts = ("benefit", "status", "claims", "approved_idr", "paid_idr")
+    return [
+        Section("Summary", ("item", "value"), summary),
+        Section("By benefit and status", counts, _rows(report.counts, counts)),
+        Section("Breaches", BREACH_COLUMNS, _rows(report.breaches, BREACH_COLUMNS)),
+        Section("Claims", CLAIM_COLUMNS, _rows(report.claims, CLAIM_COLUMNS)),
+    ]
+
+
+def timeline_title(report: TimelineReport) -> str:
+    line = report.timeline.claim
+    return (f"Claim {line.claim_id} ({line.benefit}, participant {line.participant_id}) of "
+            f"{report.program_id} as of {report.as_of.isoformat()}, log position "
+            f"{report.position:,}: {line.status}, service level {line.sla_status}")
+
+
+def timeline_sections(report: TimelineReport) -> list[Section]:
+    line = report.timeline.claim
+    stages = ("stage", "business_date", "days_since_report", "recorded_at", "actor_id",
+              "actor_role", "detail")
+    return [
+        Section("Claim", ("item", "value"),
+                [(name, _cell(getattr(line, name))) for name in CLAIM_COLUMNS]),
+        Section("Stages", stages, _rows(report.timeline.stages, stages)),
+    ]
+
+
 def _runs(months: Sequence[str]) -> str:
     """Months as runs: "2024-04..2024-12 2025-03" (a year unpaid is one cell, not twelve)."""
     runs: list[list[str]] = []
@@ -173,7 +269,16 @@ def _runs(months: Sequence[str]) -> str:
 
 
 def _rows(items: Sequence[msgspec.Struct], columns: Sequence[str]) -> list[tuple[Cell, ...]]:
-    return [tuple(getattr(item, column) for column in columns) for item in items]
+    return [tuple(_cell(getattr(item, column)) for column in columns) for item in items]
+
+
+def _cell(value: Any) -> Cell:
+    """Days as ISO text and lists as words, the same in every rendering."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    return value
 
 
 # Rendering

@@ -22,6 +22,7 @@ from ledger.errors import (
     ClaimStateConflict,
     InvalidInput,
     MissingDocuments,
+    NotEnrolled,
     PayoutExceedsApproved,
 )
 from ledger.events import (
@@ -217,7 +218,7 @@ def test_a_second_report_on_the_same_stream_is_refused_reopen_instead():
 
 
 def test_a_participant_never_enrolled_cannot_report_a_claim():
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(NotEnrolled) as refused:
         claim.report(None, PROGRAM, SITI, None, death_report(), TODAY)
 
     assert refused.value.field == "participant_id"

@@ -46,7 +46,7 @@ class ReportController(Controller):
         report = report_files.budget_report(system, program_id, as_of, position)
         if format == "json":
             return Response(report)
-        return _download(report_files.budget_sections(report), format,
+        return download(report_files.budget_sections(report), format,
                          f"budget-{program_id}-{report.as_of.isoformat()}-{report.position}")
 
     @get("/findings", sync_to_thread=True, responses=READ_PROBLEMS,
@@ -60,7 +60,7 @@ class ReportController(Controller):
         report = _masked(report_files.findings_report(system, program_id, as_of, position))
         if format == "json":
             return Response(report)
-        return _download(report_files.findings_sections(report), format,
+        return download(report_files.findings_sections(report), format,
                          f"findings-{program_id}-{report.as_of.isoformat()}-{report.position}")
 
 
@@ -70,7 +70,7 @@ def _masked(report: FindingsReport) -> FindingsReport:
         for f in report.findings])
 
 
-def _download(sections: list[Section], file_format: ReportFormat, name: str) -> Response:
+def download(sections: list[Section], file_format: ReportFormat, name: str) -> Response:
     content = (report_files.csv_bytes(sections) if file_format == "csv"
                else report_files.xlsx_bytes(sections))
     # A program id is free text: it must not break out of the header's quoted file name.
