@@ -4,7 +4,8 @@
     ledger bill generate|import|pay|reverse | lapses record      (ledger/cli_contributions.py)
     ledger claim report|document|heir|assess|approve|reject|pay|close|reopen|show
                                                                  (ledger/cli_claims.py)
-    ledger report budget|findings|claims | projections rebuild|status|run | bench import
+    ledger report budget|findings|claims | projections rebuild|status|run
+    ledger bench import|contributions
 
 Every command first says where the data is (on stderr). Exit codes: 0 done, 1 the ledger
 refused (the refusal's code, field and detail go to stderr), 2 a usage error.
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     # The benchmark's own options pass through untouched; any other command refuses extras.
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command is not bench_import:
+    if extra and args.command is not run_benchmark:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
     try:
@@ -169,9 +170,16 @@ def projections_run(settings: Settings, args: argparse.Namespace) -> None:
         system.projections.run(stop, args.idle_wait)
 
 
-def bench_import(settings: Settings, args: argparse.Namespace) -> None:
+BENCHMARKS = {
+    "import": ("import_candidates.py", "a 35,000-row candidate import, end to end"),
+    "contributions": ("contributions.py", "a month's bill and payment of 35,000 members, "
+                                           "budget and findings"),
+}
+
+
+def run_benchmark(settings: Settings, args: argparse.Namespace) -> None:
     where(settings)
-    script = REPO_ROOT / "bench" / "import_candidates.py"
+    script = REPO_ROOT / "bench" / BENCHMARKS[args.benchmark][0]
     if not script.is_file():
         raise InvalidInput(f"no benchmark at {script}: `ledger bench` runs from a source "
                            "checkout of the repository", field="bench")
@@ -225,8 +233,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="seconds to wait when there is nothing new (default 0.2)")
     worker.set_defaults(command=projections_run)
     bench = commands.add_parser("bench", help="benchmarks").add_subparsers(required=True)
-    bench.add_parser("import", help="run bench/import_candidates.py (its options follow)",
-                     add_help=False).set_defaults(command=bench_import)
+    for name, (script, what) in BENCHMARKS.items():
+        bench.add_parser(name, help=f"{what} (bench/{script}; its options follow)",
+                         add_help=False).set_defaults(command=run_benchmark, benchmark=name)
     return parser
 
 
