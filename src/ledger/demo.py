@@ -9,7 +9,10 @@ through the same imports a data officer uses: submit, verify (pemadanan), and
 enroll the matched in phases (tahap) from the KPJ files BPJS TK returns. Then the
 year goes on (``ledger.demo_year``): monthly bills and payments, one month paid late,
 a double payment, deaths reported late, a budget revision; and the budget summary
-and the findings they leave.
+and the findings they leave. Last, a second region (``ledger.demo_claims``): Kab.
+Minahasa Tenggara's renewed 2024 agreement, co-funded by CSR, and its year of death and
+accident claims, paid on time, paid late with the penalty, or rejected for an unpaid
+month; and the claims report.
 """
 
 import time
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from ledger import demo_data, demo_year
+from ledger import demo_claims, demo_data, demo_year
 from ledger.errors import ProgramNotFound
 from ledger.importer import ImportReport, import_candidates, import_kpj, import_registry
 from ledger.program import OpenProgram
@@ -46,6 +49,8 @@ class DemoResult:
     """(label, report) of every import the scenario ran; none when it found itself run."""
     year: demo_year.YearResult | None = None
     """What the year of bills and payments did; None when it found itself run."""
+    claims: demo_claims.ClaimsResult | None = None
+    """What Minahasa Tenggara's year of claims did; None when it found itself run."""
 
 
 def program_id_for(seed: int) -> str:
@@ -75,6 +80,8 @@ def run(system: System, *, seed: int, count: int, say: Say) -> DemoResult:
         say(f"Program {result.program_id} is already in this database: showing it as it is.")
     say("\n" + program_report(system, result.program_id, top=10))
     say("\n" + demo_year.year_report(system, result.program_id))
+    result.claims = demo_claims.run(system, seed=seed,
+                                    demo_dir=result.demo_dir / "minahasa-tenggara", say=say)
     _print_where(system.settings, result, say)
     return result
 
@@ -214,7 +221,8 @@ def _print_where(settings: Settings, result: DemoResult, say: Say) -> None:
         say("\nRows refused by the imports (all of them are in the rejection reports)\n"
             + table(("import", "field", "rows", "for example"), _refusals(result.reports)))
     say(f"\nWhere the data is\n  database: {settings.redacted_url}\n"
-        f"  data dir: {settings.data_dir}\n  demo files: {result.demo_dir}")
+        f"  data dir: {settings.data_dir}\n  demo files: {result.demo_dir} (Minahasa "
+        f"Tenggara's in {result.demo_dir / 'minahasa-tenggara'})")
     for label, report in result.reports:
         if report.rejections_path:
             say(f"  rejections ({label}): {report.rejections_path}")
