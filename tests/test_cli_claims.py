@@ -115,7 +115,7 @@ def test_a_late_accident_payment_shows_in_the_claims_report_files(ledger, member
     csv_path, xlsx_path = tmp_path / "claims.csv", tmp_path / "claims.xlsx"
     code, out, _ = ledger("report", "claims", "--program", PROGRAM, "--csv", str(csv_path),
                           "--xlsx", str(xlsx_path))
-    assert code == 0 and ": 1, 1 service-level breach(es)" in out.splitlines()[0]
+    assert code == 0 and ": 1 claim(s), 1 service-level breach(es)" in out.splitlines()[0]
     table = csv_sections(csv_path)
     assert table["By benefit and status"][1] == ["JKK", "paid", "1", "9000000", "9000000"]
     assert table["Breaches"][1][:7] == ["JKK-0001", "JKK", "paid", "late", "2024-04-24",

@@ -213,7 +213,8 @@ def _parser() -> argparse.ArgumentParser:
     http.add_argument("--host", default="127.0.0.1")
     http.add_argument("--port", type=int, default=8000)
     http.set_defaults(command=serve)
-    scenario = commands.add_parser("demo", help="run the Kotamobagu scenario")
+    scenario = commands.add_parser("demo",
+                                   help="run the Kotamobagu and Minahasa Tenggara scenarios")
     scenario.add_argument("--seed", type=int, default=2024)
     scenario.add_argument("--count", type=_positive, default=9000)
     scenario.set_defaults(command=run_demo)

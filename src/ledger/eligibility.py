@@ -79,8 +79,11 @@ def assess(benefit: str, incident_date: date, reported_on: date, member: Member,
     status = found.month(month)
     if status is None or not status.covered:
         state = status.status if status else "unpaid"
-        return refused("month_not_covered", month,
-                       f"{month} was not covered on {as_of}: {state}", counted)
+        detail = f"{month} was not covered on {as_of}: {state}"
+        if state == "due":  # not late yet: the verdict can change once the month is paid
+            detail += (f"; its contribution is due by {coverage.due_date(month, cover_rules)}, "
+                       f"assess again once it is paid")
+        return refused("month_not_covered", month, detail, counted)
     expires = _years_after(incident_date, rules.jkk_rights_years)
     if benefit == "JKK" and reported_on > expires:
         return refused("jkk_rights_expired", month,

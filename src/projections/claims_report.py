@@ -121,7 +121,7 @@ def _line(row: dict, as_of: date) -> ClaimLine:
     paid = state.benefit_paid_idr
     paid_days = [p.paid_on for p in state.payouts if p.component != claim.LATE_PENALTY]
     last_paid = max(paid_days) if paid_days else None
-    due = state.due_on
+    due = state.due_on if state.rejected is None else None  # nothing to pay, no clock
     sla, late, penalty = _sla(state.status, approved, paid, due, last_paid, as_of)
     if sla == "overdue" and reported.benefit == "JKK":
         rules = benefits.rules_on(reported.incident_date)

@@ -218,7 +218,7 @@ BREACH_COLUMNS = ("claim_id", "benefit", "status", "sla_status", "due_on", "last
 
 def claims_title(report: ProgramClaimsReport) -> str:
     return (f"Claims of {report.program_id} as of {report.as_of.isoformat()}, log position "
-            f"{report.position:,}: {len(report.claims):,}, {len(report.breaches):,} "
+            f"{report.position:,}: {len(report.claims):,} claim(s), {len(report.breaches):,} "
             f"service-level breach(es)")
 
 
