@@ -117,6 +117,7 @@ class CsvRows:
             self._reader = csv.reader(self._lines)
             self.row_number = 0
             self._columns, self._width = self._header()
+            self._needed = max(self._columns.values()) + 1
         except BaseException:
             self.close()
             raise
@@ -188,8 +189,7 @@ class CsvRows:
 
     def _row(self, record: list[str]) -> Row | Rejection:
         # Short rows are fine while every required column is there; extra cells only if blank.
-        needed = max(self._columns.values()) + 1
-        if len(record) < needed or (len(record) > self._width
+        if len(record) < self._needed or (len(record) > self._width
                                     and any(v.strip() for v in record[self._width:])):
             return Rejection(self.row_number, "_line", f"the row has {len(record)} fields "
                              f"where the header has {self._width}")

@@ -18,10 +18,12 @@ hash over its bytes and position (and encrypts state); that must be computed
 right here, under the lock, in ``_rows_for``. The sequence is moved along with
 ``setval`` so it never lags the ids we chose.
 
-Everything else (reading, subscriptions, the lock, NOTIFY, error mapping and
-retries) is the library's. The table comes from our migration
-(migrations/postgresql/0001_event_store.sql), never from ``create_table()``,
-and no composite type is needed.
+Reading the log (``select_notifications``) is the library's query with binary
+rows: as text every state travels hex-encoded, twice its size, and projections
+read the whole log. Everything else (reading streams, subscriptions, the lock,
+NOTIFY, error mapping and retries) is the library's. The table comes from our
+migration (migrations/postgresql/0001_event_store.sql), never from
+``create_table()``, and no composite type is needed.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
     PostgresProcessRecorder,
 )
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 if TYPE_CHECKING:
@@ -82,6 +85,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self._setval_statement = SQL(
             "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)"
         )
+        self._select_prefix = SQL("SELECT {} FROM {}").format(columns, table)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 5, copy_threshold: int = 64) -> Self:
@@ -141,6 +145,42 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             # that still relies on the column default never collides with them.
             curs.execute(self._setval_statement, (self._qualified_table_name, last_id))
         return list(range(first_id, last_id + 1))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> list[Notification]:
+        """The library's query and result, read in binary (see the module docstring)."""
+        conditions: list[SQL] = []
+        params: list[Any] = []
+        if start is not None:
+            conditions.append(SQL("notification_id >= %s" if inclusive_of_start
+                                  else "notification_id > %s"))
+            params.append(start)
+        if stop is not None:
+            conditions.append(SQL("notification_id <= %s"))
+            params.append(stop)
+        if topics:
+            conditions.append(SQL("topic = ANY(%s)"))
+            params.append(list(topics))
+        statement = self._select_prefix
+        if conditions:
+            statement += SQL(" WHERE ") + SQL(" AND ").join(conditions)
+        statement += SQL(" ORDER BY notification_id LIMIT %s")
+        params.append(limit)
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, params, prepare=True, binary=True)
+            return [
+                Notification(id=notification_id, originator_id=originator_id,
+                             originator_version=version, topic=topic, state=state)
+                for originator_id, version, topic, state, notification_id in curs.fetchall()
+            ]
 
     def _rows_for(self, stored_events: Sequence[StoredEvent], first_id: int) -> list[Row]:
         """The rows to write, numbered from first_id in the order given.

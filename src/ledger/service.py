@@ -251,13 +251,12 @@ class Ledger:
                 except LedgerError as error:
                     results.append(RowResult(pid, 0, _detached(error), state))
                     continue
-                states[pid] = _fold(participant.evolve, events, state)
+                states[pid] = state = _fold(participant.evolve, events, state)
                 if prog_events:  # a seat taken or given back; most rows leave the program be
                     prog = _fold(program.evolve, prog_events, prog)
                     program_events += prog_events
                 pending[pid] += events
-                results.append(RowResult(pid, len(events) + len(prog_events), None,
-                                         states[pid]))
+                results.append(RowResult(pid, len(events) + len(prog_events), None, state))
             writes = [StreamWrite(pid, read_versions.get(pid, 0), events)
                       for pid, events in pending.items()]
             if program_events:

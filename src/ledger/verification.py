@@ -93,7 +93,7 @@ def _nik_reasons(
         reasons.append(_reason("nik_birth_date_differs", "birth_date"))
     if nik_rules.encoded_sex(candidate.nik) != candidate.sex:
         reasons.append(_reason("nik_sex_differs", "sex"))
-    if any(
+    if candidate.earlier_identities and any(
         birth_date != candidate.birth_date
         or similarity(name, candidate.full_name) < rules.name_match_threshold
         for name, birth_date in candidate.earlier_identities

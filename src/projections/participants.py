@@ -3,13 +3,15 @@
 Owns ``participant_status`` (one row per person), ``participant_reasons`` (why
 a candidate is not matched, one row per reason, for the backlog) and
 ``program_cohort_status`` (how many participants of each program cohort stand
-in each status). A batch loads the rows it touches once, evolves them in
-memory and writes them back in a few statements, which is what lets an import
-of tens of thousands of rows keep up with the log.
+in each status). A batch loads the rows it touches once (those of streams new in
+the batch cannot exist yet), evolves them in memory and writes them back in a few
+statements, which is what lets an import of tens of thousands of rows keep up
+with the log.
 """
 
 from collections import Counter
 from collections.abc import Sequence
+from uuid import UUID
 
 from ledger.events import (
     CandidateCorrected,
@@ -32,6 +34,9 @@ STATUSES = ("awaiting_verification", "matched", "mismatched", "enrolled", "termi
 _CORRECTABLE = ("full_name", "birth_date", "sex", "village", "occupation", "cohort")
 _PARTICIPANT_EVENTS = (CandidateSubmitted, CandidateCorrected, VerificationRecorded,
                        ParticipantEnrolled, ParticipantTerminated)
+# Events after which the reasons are the event's own (none, for all but a verification).
+_REASON_EVENTS = (VerificationRecorded, CandidateSubmitted, CandidateCorrected,
+                  ParticipantEnrolled)
 
 
 class ParticipantsProjection:
@@ -42,21 +47,36 @@ class ParticipantsProjection:
         relevant = [r for r in batch if isinstance(r.event, _PARTICIPANT_EVENTS)]
         if not relevant:
             return
-        ids = list(dict.fromkeys(str(r.stream_id) for r in relevant))
-        rows = _load(tx, ids)
+        ids, new = _stream_ids(relevant)
+        rows = _load(tx, [pid for pid in ids.values() if pid not in new])
         before = {pid: (row["program_id"], row["cohort"], row["status"])
                   for pid, row in rows.items()}
         reasons: dict[str, list[tuple[str, str]]] = {}
         for recorded in relevant:
-            pid = str(recorded.stream_id)
-            rows[pid] = _evolve(rows.get(pid), recorded)
-            if isinstance(recorded.event, VerificationRecorded | CandidateSubmitted
-                          | CandidateCorrected | ParticipantEnrolled):
+            pid = ids[recorded.stream_id]
+            rows[pid] = _evolve(rows.get(pid), pid, recorded)
+            if isinstance(recorded.event, _REASON_EVENTS):
                 reasons[pid] = [(r.code, r.detail) for r in getattr(recorded.event, "reasons", [])]
+        tx.insert_many("participant_status", COLUMNS,
+                       [rows[pid] for pid in ids.values() if pid in new])
         tx.upsert_many("participant_status", COLUMNS, ("participant_id",),
-                       [rows[pid] for pid in ids])
-        _write_reasons(tx, rows, reasons)
+                       [rows[pid] for pid in ids.values() if pid not in new])
+        _write_reasons(tx, rows, reasons, new)
         _write_counts(tx, before, rows)
+
+
+def _stream_ids(relevant: Sequence[Recorded]) -> tuple[dict[UUID, str], set[str]]:
+    """Each stream's id as text (str() of a UUID is slow Python: once per batch), and the
+    streams whose first event is in this batch. Those have no rows yet: nothing to load,
+    to delete or to conflict with, which in an import is nearly every stream."""
+    ids: dict[UUID, str] = {}
+    new: set[str] = set()
+    for recorded in relevant:
+        if recorded.stream_id not in ids:
+            ids[recorded.stream_id] = pid = str(recorded.stream_id)
+            if recorded.version == 1:
+                new.add(pid)
+    return ids, new
 
 
 def _load(tx: Tx, ids: list[str]) -> dict[str, dict]:
@@ -69,39 +89,39 @@ def _load(tx: Tx, ids: list[str]) -> dict[str, dict]:
     return rows
 
 
-def _evolve(row: dict | None, recorded: Recorded) -> dict:
+def _evolve(row: dict | None, pid: str, recorded: Recorded) -> dict:
+    """The row after ``recorded``, changed in place: rows are this batch's own copies."""
     event = recorded.event
     if isinstance(event, CandidateSubmitted):
         submissions = row["submissions"] + 1 if row else 1
-        row = {**(row or dict.fromkeys(COLUMNS)),
-               "participant_id": str(recorded.stream_id), "program_id": event.program_id,
-               "nik": event.nik, "full_name": event.full_name,
-               "birth_date": event.birth_date.isoformat(), "sex": event.sex,
-               "village": event.village, "submitted_by": event.submitted_by,
-               "occupation": event.occupation, "cohort": event.cohort,
-               "status": "awaiting_verification", "name_score": None,
-               "submissions": submissions}
+        row = row or dict.fromkeys(COLUMNS)
+        row.update(participant_id=pid, program_id=event.program_id, nik=event.nik,
+                   full_name=event.full_name, birth_date=event.birth_date.isoformat(),
+                   sex=event.sex, village=event.village, submitted_by=event.submitted_by,
+                   occupation=event.occupation, cohort=event.cohort,
+                   status="awaiting_verification", name_score=None, submissions=submissions)
     elif isinstance(event, CandidateCorrected):
         changes = {f: getattr(event, f) for f in _CORRECTABLE if getattr(event, f) is not None}
         if "birth_date" in changes:
             changes["birth_date"] = changes["birth_date"].isoformat()
-        row = {**row, **changes, "status": "awaiting_verification", "name_score": None}
+        row.update(changes, status="awaiting_verification", name_score=None)
     elif isinstance(event, VerificationRecorded):
-        row = {**row, "status": event.outcome, "name_score": event.name_score}
+        row.update(status=event.outcome, name_score=event.name_score)
     elif isinstance(event, ParticipantEnrolled):
-        row = {**row, "status": "enrolled", "kpj": event.kpj,
-               "coverage_start": event.coverage_start.isoformat(),
-               "enrollment_batch": event.batch}
+        row.update(status="enrolled", kpj=event.kpj,
+                   coverage_start=event.coverage_start.isoformat(),
+                   enrollment_batch=event.batch)
     elif isinstance(event, ParticipantTerminated):
-        row = {**row, "status": "terminated", "termination_reason": event.reason,
-               "terminated_on": event.effective_date.isoformat()}
-    return {**row, "version": recorded.version, "updated_position": recorded.position}
+        row.update(status="terminated", termination_reason=event.reason,
+                   terminated_on=event.effective_date.isoformat())
+    row.update(version=recorded.version, updated_position=recorded.position)
+    return row
 
 
-def _write_reasons(tx: Tx, rows: dict[str, dict], reasons: dict[str, list[tuple[str, str]]]
-                   ) -> None:
+def _write_reasons(tx: Tx, rows: dict[str, dict], reasons: dict[str, list[tuple[str, str]]],
+                   new: set[str]) -> None:
     changed = list(reasons)
-    for chunk in chunks(changed):
+    for chunk in chunks([pid for pid in changed if pid not in new]):
         condition, params = tx.any_of("participant_id", chunk)
         tx.execute(f"DELETE FROM participant_reasons WHERE {condition}", params)
     tx.insert_many(
