@@ -17,6 +17,7 @@ from ledger.events import (
     CandidateCorrected,
     CandidateSubmitted,
     ParticipantEnrolled,
+    ParticipantLapsed,
     ParticipantTerminated,
     VerificationRecorded,
 )
@@ -30,10 +31,11 @@ COLUMNS = (
     "enrollment_batch", "termination_reason", "terminated_on", "submissions", "version",
     "updated_position",
 )
-STATUSES = ("awaiting_verification", "matched", "mismatched", "enrolled", "terminated")
+STATUSES = ("awaiting_verification", "matched", "mismatched", "enrolled", "lapsed",
+            "terminated")
 _CORRECTABLE = ("full_name", "birth_date", "sex", "village", "occupation", "cohort")
 _PARTICIPANT_EVENTS = (CandidateSubmitted, CandidateCorrected, VerificationRecorded,
-                       ParticipantEnrolled, ParticipantTerminated)
+                       ParticipantEnrolled, ParticipantLapsed, ParticipantTerminated)
 # Events after which the reasons are the event's own (none, for all but a verification).
 _REASON_EVENTS = (VerificationRecorded, CandidateSubmitted, CandidateCorrected,
                   ParticipantEnrolled)
@@ -111,6 +113,8 @@ def _evolve(row: dict | None, pid: str, recorded: Recorded) -> dict:
         row.update(status="enrolled", kpj=event.kpj,
                    coverage_start=event.coverage_start.isoformat(),
                    enrollment_batch=event.batch)
+    elif isinstance(event, ParticipantLapsed):
+        row.update(status="lapsed")
     elif isinstance(event, ParticipantTerminated):
         row.update(status="terminated", termination_reason=event.reason,
                    terminated_on=event.effective_date.isoformat())

@@ -136,7 +136,7 @@ def test_quota_use_counts_follow_each_participant_through_its_statuses(system):
     summary = views.program_summary(system.storage.db, PROGRAM)
 
     assert summary["totals"] == {"awaiting_verification": 0, "matched": 1, "mismatched": 1,
-                                 "enrolled": 1, "terminated": 1, "submitted": 4}
+                                 "enrolled": 1, "lapsed": 0, "terminated": 1, "submitted": 4}
     assert summary["quota_remaining"] == 8999
     backlog = views.backlog(system.storage.db, PROGRAM)
     assert backlog["by_reason"] == [{"reason": "nik_not_found", "participants": 1}]

@@ -22,6 +22,7 @@ from ledger.participant import Enroll, Terminate
 from ledger.service import Actor
 from ledger.settings import Settings
 from ledger.system import open_system, read_models
+from projections import views
 from projections.as_of import position_at_end_of, replayed
 from projections.budget import budget_summary
 from projections.findings import findings
@@ -166,6 +167,9 @@ def test_an_unpaid_member_lapses_and_can_be_enrolled_again(system, members):
 
     assert len(lapsed) == 3 and all(r.state.status == "lapsed" for r in lapsed)
     assert system.ledger.program(PROGRAM).seats_taken_total == 0
+    system.projections.catch_up()
+    totals = views.program_summary(system.storage.db, PROGRAM)["totals"]
+    assert (totals["lapsed"], totals["enrolled"]) == (3, 0)
     again = system.ledger.enroll(PROGRAM, lapsed[0].participant_id, Enroll(
         kpj="24000000000", coverage_start=date(2024, 7, 1), batch="re-enrolled"), CLERK)
     assert again.state.status == "enrolled"
