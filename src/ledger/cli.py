@@ -5,7 +5,7 @@
     ledger claim report|document|heir|assess|approve|reject|pay|close|reopen|show
                                                                  (ledger/cli_claims.py)
     ledger report budget|findings|claims | projections rebuild|status|run
-    ledger bench import|contributions
+    ledger bench import|contributions | audit verify|digest|export   (ledger/cli_audit.py)
 
 Every command first says where the data is (on stderr). Exit codes: 0 done, 1 the ledger
 refused (the refusal's code, field and detail go to stderr), 2 a usage error.
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from ledger import cli_claims, cli_contributions, demo, importer
+from ledger import cli_audit, cli_claims, cli_contributions, demo, importer
 from ledger.cli_common import actor, day, where
 from ledger.cli_contributions import FUNDING_SOURCES
 from ledger.errors import InvalidInput, LedgerError
@@ -224,6 +224,7 @@ def _parser() -> argparse.ArgumentParser:
                                   ).add_subparsers(required=True)
     cli_contributions.add_parsers(commands, reports)
     cli_claims.add_parsers(commands, reports)
+    cli_audit.add_parsers(commands)
     proj = commands.add_parser("projections", help="read models").add_subparsers(required=True)
     rebuild = proj.add_parser("rebuild", help="drop and replay one projection or all")
     rebuild.add_argument("name", nargs="?")

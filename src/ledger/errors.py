@@ -129,3 +129,9 @@ class MissingDocuments(LedgerError):
 
 class PayoutExceedsApproved(LedgerError):
     code = "payout-exceeds-approved"
+
+
+class LogTampered(LedgerError):
+    """The hash chain or a kept digest does not verify: history was altered."""
+
+    code = "log-tampered"

@@ -13,9 +13,9 @@ saves; from about ten rows COPY is at least as fast).
 Why notification ids are explicit: the library lets the ``bigserial`` column pick
 them. We read ``max(notification_id)`` under the library's table lock and number
 the rows ourselves, max+1, max+2, ... in the order given, so the position of
-every row is known *before* it is written. A later change chains each row by a
-hash over its bytes and position (and encrypts state); that must be computed
-right here, under the lock, in ``_rows_for``. The sequence is moved along with
+every row is known *before* it is written, and each is chained to its predecessor
+by a hash over its bytes and position (``ledger.chain``) in ``event_chain``, right
+here, under the lock, in the same transaction. The sequence is moved along with
 ``setval`` so it never lags the ids we chose.
 
 Reading the log (``select_notifications``) is the library's query with binary
@@ -41,6 +41,8 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
+
+from ledger import chain
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -86,6 +88,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)"
         )
         self._select_prefix = SQL("SELECT {} FROM {}").format(columns, table)
+        chain_table = SQL("{}.{}").format(Identifier(self.datastore.schema),
+                                          Identifier("event_chain"))
+        self._chain_copy_statement = SQL(
+            "COPY {} (position, hash) FROM STDIN (FORMAT BINARY)").format(chain_table)
+        self._last_link_statement = SQL(
+            "SELECT position, hash FROM {} ORDER BY position DESC LIMIT 1").format(chain_table)
+        self._unchained_statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
+            "WHERE notification_id > %s AND notification_id < %s "
+            "ORDER BY notification_id").format(table)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 5, copy_threshold: int = 64) -> Self:
@@ -140,6 +152,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 self._copy_rows(curs, rows)
             else:
                 self._insert_rows(curs, rows)
+            self._write_chain(curs, self._hash_before(curs, first_id), rows)
             last_id = first_id + len(rows) - 1
             # Keep the bigserial's sequence level with the ids we chose, so anything
             # that still relies on the column default never collides with them.
@@ -185,8 +198,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def _rows_for(self, stored_events: Sequence[StoredEvent], first_id: int) -> list[Row]:
         """The rows to write, numbered from first_id in the order given.
 
-        Runs under the table lock, so first_id - 1 is the last row in the log:
-        the place to chain each row to its predecessor and encrypt state.
+        Runs under the table lock, so first_id - 1 is the last row in the log; the
+        chain is written right after from these rows (``_write_chain``).
         """
         uuid_ids = self.datastore.originator_id_type == "uuid"
         rows: list[Row] = []
@@ -197,6 +210,32 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 originator_id = UUID(originator_id)
             rows.append((originator_id, e.originator_version, e.topic, e.state, notification_id))
         return rows
+
+    def _hash_before(self, curs: Cursor[DictRow], first_id: int) -> bytes:
+        """The chain's hash of event first_id - 1. Events recorded before the chain
+        existed (a log migrated from an earlier version) are chained here first, once,
+        under the same lock."""
+        curs.execute(self._last_link_statement)
+        row = curs.fetchone()
+        last, previous = (row["position"], bytes(row["hash"])) if row else (0, chain.GENESIS)
+        if last < first_id - 1:
+            curs.execute(self._unchained_statement, (last, first_id))
+            backlog = [(r["notification_id"], r["originator_id"], r["originator_version"],
+                        r["topic"], bytes(r["state"])) for r in curs.fetchall()]
+            previous = self._write_chain(curs, previous, [
+                (sid, version, topic, state, position)
+                for position, sid, version, topic, state in backlog])
+        return previous
+
+    def _write_chain(self, curs: Cursor[DictRow], previous: bytes, rows: list[Row]) -> bytes:
+        """Chain the rows just written to the log; return the last hash."""
+        links = chain.link(previous, [(position, UUID(str(sid)), version, topic, state)
+                                      for sid, version, topic, state, position in rows])
+        with curs.copy(self._chain_copy_statement) as copy:
+            copy.set_types(["int8", "bytea"])
+            for link in links:
+                copy.write_row(link)
+        return links[-1][1] if links else previous
 
     def _copy_rows(self, curs: Cursor[DictRow], rows: list[Row]) -> None:
         # Binary COPY: no text escaping of state, measurably faster than text.

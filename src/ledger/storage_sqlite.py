@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
+from ledger import chain
 from ledger.storage import upsert_sql
 
 _BUSY_TIMEOUT_S = 30
@@ -51,6 +53,30 @@ class SQLiteTx:
     def upsert_many(self, table: str, columns: Sequence[str], key: Sequence[str],
                     rows: Sequence[Mapping[str, Any]]) -> None:
         self._cursor.executemany(upsert_sql(table, columns, key), rows)
+
+
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    """The library's recorder, also chaining every event it writes (``ledger.chain``) in
+    ``event_chain``, in the same transaction, which holds SQLite's single writer lock."""
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        if not stored_events:
+            return positions
+        c.execute("SELECT position, hash FROM event_chain ORDER BY position DESC LIMIT 1")
+        row = c.fetchone()
+        last, previous = (row[0], bytes(row[1])) if row else (0, chain.GENESIS)
+        # Events recorded before the chain existed are chained first, once.
+        c.execute("SELECT rowid, originator_id, originator_version, topic, state "
+                  "FROM stored_events WHERE rowid > ? AND rowid < ? ORDER BY rowid",
+                  (last, positions[0]))
+        rows = [(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+        rows += [(position, UUID(str(e.originator_id)), e.originator_version, e.topic,
+                  e.state) for position, e in zip(positions, stored_events, strict=True)]
+        c.executemany("INSERT INTO event_chain (position, hash) VALUES (?, ?)",
+                      chain.link(previous, rows))
+        return positions
 
 
 class SQLiteDatabase:
@@ -95,8 +121,8 @@ class SQLiteDatabase:
         self._datastore.close()
 
 
-def open_sqlite(path: Path, *, pool_size: int) -> tuple[SQLiteApplicationRecorder, SQLiteDatabase]:
+def open_sqlite(path: Path, *, pool_size: int) -> tuple[LedgerSQLiteRecorder, SQLiteDatabase]:
     datastore = SQLiteDatastore(str(path), lock_timeout=_BUSY_TIMEOUT_S, pool_size=pool_size,
                                 pool_timeout=_BUSY_TIMEOUT_S)
-    return SQLiteApplicationRecorder(datastore), SQLiteDatabase(datastore)
+    return LedgerSQLiteRecorder(datastore), SQLiteDatabase(datastore)
 

@@ -6,9 +6,11 @@ dicts; nothing here touches the event log.
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from ledger import periods
 from ledger.bill import RosterEntry
+from ledger.contributions import reference_stream_id
 from ledger.storage import Database
 from projections.participants import STATUSES
 
@@ -226,3 +228,21 @@ def paid_months_of(db: Database, participant_id: str) -> dict[str, date]:
             "WHERE participant_id = :participant_id AND payment_ref IS NOT NULL "
             "AND refund_ref IS NULL GROUP BY period", {"participant_id": participant_id})
     return {row["period"]: date.fromisoformat(row["paid_on"]) for row in rows}
+
+
+def program_streams(db: Database, program_id: str) -> set[UUID]:
+    """Every stream of a program: the program, its participants, bills, payment and refund
+    references, and claims (for exporting one program's part of the log)."""
+    key = {"program_id": program_id}
+    with db.snapshot() as tx:
+        ids = [row["id"] for row in tx.fetchall(
+            "SELECT stream_id AS id FROM program_summary WHERE program_id = :program_id "
+            "UNION ALL SELECT participant_id FROM participant_status "
+            "WHERE program_id = :program_id "
+            "UNION ALL SELECT stream_id FROM bill_summary WHERE program_id = :program_id "
+            "UNION ALL SELECT stream_id FROM claim_summary WHERE program_id = :program_id", key)]
+        references = [row["ref"] for row in tx.fetchall(
+            "SELECT payment_ref AS ref FROM bill_payments WHERE program_id = :program_id "
+            "UNION ALL SELECT refund_ref FROM bill_refunds WHERE program_id = :program_id", key)]
+    return ({UUID(str(i)) for i in ids}
+            | {reference_stream_id(program_id, ref) for ref in references})

@@ -2,7 +2,8 @@
 
 Every test gets a fresh database from tests/postgres_server.py
 (LEDGER_TEST_DATABASE_URL, else testcontainers, else pgserver) and the event
-table from our migration SQL, executed as is. The application-recorder cases run
+table, its append-only triggers and the hash chain from our migration SQL,
+executed as is. The application-recorder cases run
 twice: with the default copy_threshold (small batches INSERT, big ones COPY) and
 with copy_threshold=1, so that every library test also drives the COPY path.
 
@@ -31,7 +32,10 @@ from tests.postgres_server import fresh_postgres_database
 # The timeout turns a lost NOTIFY (a subscription waiting forever) into a failure.
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]
 
-MIGRATION = Path(__file__).resolve().parents[2] / "migrations/postgresql/0001_event_store.sql"
+# The event table, its append-only triggers and the hash chain the recorder writes.
+MIGRATIONS = [Path(__file__).resolve().parents[2] / "migrations/postgresql" / name
+              for name in ("0001_event_store.sql", "0005_append_only.sql",
+                           "0007_event_chain.sql")]
 
 
 class _FreshLedgerDatabase:
@@ -46,7 +50,8 @@ class _FreshLedgerDatabase:
         self.addCleanup(stack.close)
         self.db_url = stack.enter_context(fresh_postgres_database())
         with psycopg.connect(self.db_url, autocommit=True) as conn:
-            conn.execute(MIGRATION.read_text())
+            for migration in MIGRATIONS:
+                conn.execute(migration.read_text())
 
     def ledger_recorder(self, cls=LedgerPostgresRecorder, **kwargs):
         recorder = cls.from_url(self.db_url, **kwargs)

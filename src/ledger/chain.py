@@ -1,0 +1,109 @@
+"""The hash chain that makes the log tamper-evident, and its standalone verifier.
+
+Every stored event gets a SHA-256 hash over its predecessor's hash and its own
+position, stream, version, type name and stored bytes, each length-prefixed so
+no two different events can encode the same input (big-endian integers):
+
+    hash(n) = SHA-256( hash(n-1) || u64(n) || stream uuid (16 bytes) || u64(version)
+                       || u32(len(type)) || type (UTF-8) || u32(len(state)) || state )
+
+with hash(0) = 32 zero bytes. The recorders write hash(n) beside event n in the
+same transaction. Editing, deleting, inserting or reordering any stored event
+changes every hash from that position on; a digest (position and head hash) kept
+outside the system proves later that a prefix of the log is unchanged.
+
+This file is also the auditor's verifier and imports nothing but the standard
+library, so it can be copied alone to any machine with Python:
+
+    python chain.py EXPORT.jsonl [--digest DIGEST.json]
+
+It recomputes every exported event's hash from its stored bytes, checks each
+line's ``previous_hash`` against the line before when positions follow each other,
+and with ``--digest`` (the JSON ``ledger audit digest`` printed earlier) that the
+export still holds that position with that hash. It exits 0 when everything holds
+and 1 naming the first position that fails. docs/audit.md publishes all of this.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import struct
+import sys
+import uuid
+
+GENESIS = bytes(32)
+
+
+def event_hash(previous: bytes, position: int, stream_id: uuid.UUID, version: int,
+               type_name: str, state: bytes) -> bytes:
+    topic = type_name.encode("utf-8")
+    digest = hashlib.sha256(previous)
+    digest.update(struct.pack(">Q", position))
+    digest.update(stream_id.bytes)
+    digest.update(struct.pack(">Q", version))
+    digest.update(struct.pack(">I", len(topic)) + topic)
+    digest.update(struct.pack(">I", len(state)))
+    digest.update(state)
+    return digest.digest()
+
+
+def link(previous: bytes, rows) -> list[tuple[int, bytes]]:
+    """(position, hash) for stored rows (position, stream uuid, version, type, state) that
+    follow the event whose hash is ``previous``, in order."""
+    chained = []
+    for position, stream_id, version, type_name, state in rows:
+        previous = event_hash(previous, position, stream_id, version, type_name, state)
+        chained.append((position, previous))
+    return chained
+
+
+def verify(lines, digest: dict | None = None) -> tuple[int | None, str]:
+    """(None, summary) when the export holds, else (first failing position, why)."""
+    last_position, last_hash, seen = None, None, 0
+    digest_found = digest is None
+    for line in lines:
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        position = record["position"]
+        previous = bytes.fromhex(record["previous_hash"])
+        if last_position is not None and position == last_position + 1 and previous != last_hash:
+            return position, "its previous_hash is not the hash of the line before"
+        if last_position is None and position == 1 and previous != GENESIS:
+            return position, "the first event must follow the genesis hash (32 zero bytes)"
+        expected = event_hash(previous, position, uuid.UUID(record["stream_id"]),
+                              record["version"], record["type"],
+                              base64.b64decode(record["state"]))
+        if expected.hex() != record["hash"]:
+            return position, "its stored bytes do not give its hash: the event was altered"
+        if digest is not None and position == digest["position"]:
+            if record["hash"] != digest["head_hash"]:
+                return position, "the hash differs from the digest kept outside the system"
+            digest_found = True
+        last_position, last_hash, seen = position, expected, seen + 1
+    if not digest_found:
+        return digest["position"], "the export does not reach the digest's position"
+    return None, f"{seen} events verified, up to position {last_position}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("export", help="the JSON Lines file of `ledger audit export`")
+    parser.add_argument("--digest", help="a digest JSON file of `ledger audit digest`")
+    args = parser.parse_args(argv)
+    digest = None
+    if args.digest:
+        with open(args.digest, encoding="utf-8") as file:
+            digest = json.load(file)
+    with open(args.export, encoding="utf-8") as file:
+        failed, why = verify(file, digest)
+    if failed is not None:
+        print(f"FAILED at position {failed}: {why}", file=sys.stderr)
+        return 1
+    print(f"OK: {why}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

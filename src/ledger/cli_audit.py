@@ -1,0 +1,93 @@
+"""``ledger audit``: prove the log whole, take a digest to keep, export it for auditors.
+
+    ledger audit verify [--digest FILE]     exit 1 naming the first position that fails
+    ledger audit digest [--output FILE]     position, head hash and time, as JSON
+    ledger audit export [--program ID] [--output FILE]   JSON Lines, streamed
+
+The exported file is checked anywhere with ``python chain.py EXPORT [--digest FILE]``
+(``src/ledger/chain.py``, standard library only); docs/audit.md has the algorithm.
+"""
+
+import argparse
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+from ledger import audit
+from ledger.cli_common import where
+from ledger.errors import InvalidInput, LogTampered, ProgramNotFound
+from ledger.settings import Settings
+from ledger.system import open_system
+from projections import views
+
+
+def audit_verify(settings: Settings, args: argparse.Namespace) -> None:
+    where(settings)
+    with open_system(settings) as system:
+        if args.digest:
+            kept = _read_digest(args.digest)
+            verdict = audit.verify_digest(system.storage.db, kept)
+        else:
+            verdict = audit.verify(system.storage.db)
+    if not verdict.ok:
+        raise LogTampered(f"position {verdict.failed_position}: {verdict.reason} "
+                          f"({verdict.events:,} events before it verify)", field="position")
+    scope = f"up to the digest's position {kept['position']:,}" if args.digest else "the log"
+    print(f"OK: {verdict.events:,} events verified ({scope}); head hash {verdict.head_hash}")
+
+
+def audit_digest(settings: Settings, args: argparse.Namespace) -> None:
+    where(settings)
+    with open_system(settings) as system:
+        try:
+            kept = audit.digest(system.storage.db)
+        except ValueError as error:
+            raise LogTampered(str(error), field="position") from None
+    text = json.dumps(kept, indent=2)
+    if args.output:
+        args.output.write_text(text + "\n", encoding="utf-8")
+        print(f"digest written to {args.output}", file=sys.stderr)
+    print(text)
+
+
+def audit_export(settings: Settings, args: argparse.Namespace) -> None:
+    where(settings)
+    with open_system(settings) as system:
+        streams = None
+        if args.program:
+            system.projections.catch_up()
+            streams = views.program_streams(system.storage.db, args.program)
+            if not streams:
+                raise ProgramNotFound(f"no program {args.program!r}", field="program")
+        target = args.output.open("w", encoding="utf-8") if args.output else nullcontext(
+            sys.stdout)
+        with target as out:
+            count = audit.export(system.storage.db, out, streams=streams)
+    print(f"exported {count:,} events" + (f" to {args.output}" if args.output else ""),
+          file=sys.stderr)
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    audit_commands = commands.add_parser(
+        "audit", help="verify the hash chain, take a digest, export the log").add_subparsers(
+        required=True)
+    verify = audit_commands.add_parser("verify", help="recompute the whole hash chain")
+    verify.add_argument("--digest", type=Path, metavar="FILE",
+                        help="also prove the log still holds this digest's prefix unchanged")
+    verify.set_defaults(command=audit_verify)
+    digest = audit_commands.add_parser("digest", help="position and head hash to keep outside")
+    digest.add_argument("--output", type=Path, metavar="FILE")
+    digest.set_defaults(command=audit_digest)
+    export = audit_commands.add_parser("export", help="the log as JSON Lines, with hashes")
+    export.add_argument("--program", metavar="ID", help="only this program's streams")
+    export.add_argument("--output", type=Path, metavar="FILE")
+    export.set_defaults(command=audit_export)
+
+
+def _read_digest(path: Path) -> dict:
+    try:
+        with path.open(encoding="utf-8") as file:
+            return audit.read_digest(file)
+    except (OSError, ValueError) as error:
+        raise InvalidInput(f"cannot read the digest {path}: {error}", field="digest") from None
