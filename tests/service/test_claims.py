@@ -25,6 +25,7 @@ from ledger.service import Actor
 from ledger.settings import Settings
 from ledger.system import open_system
 from projections.claims_report import claim_timeline, claims_report
+from projections.findings import findings
 from tests.service.test_contributions import FINANCE, PROGRAM, enroll_people
 
 OFFICER = Actor("claims-1", "claims_officer")
@@ -192,3 +193,29 @@ def test_a_payout_to_a_lower_heir_needs_the_officers_reason(system, members):
         payout, override_reason="she arranged and paid for the funeral; the spouse agreed"),
         OFFICER)
     assert paid.payouts[0].override_reason.startswith("she arranged")
+
+
+def test_a_death_reported_in_a_claim_makes_later_paid_months_refunds_due(system, members):
+    siti = members[0]
+    system.contributions.generate_bill(PROGRAM, GenerateBill(period="2024-06"), FINANCE)
+    system.contributions.record_payment(PROGRAM, "2024-06", RecordPayment(
+        payment_ref="SP2D-2024-06", paid_on=date(2024, 6, 10), amount_idr=50_400), FINANCE)
+
+    report_death(system, siti, date(2024, 5, 20))
+
+    found = read(system, findings, date(2024, 6, 30))
+    assert [(f.kind, f.participant_id, f.periods, f.amount_idr) for f in found
+            if f.kind == "paid_after_death"] == [("paid_after_death", siti, ["2024-06"], 16_800)]
+
+
+def test_the_claims_read_model_rebuilt_equals_the_one_built_as_it_went(system, members):
+    claim_id = report_death(system, members[0], date(2024, 5, 20)).reported.claim_id
+    system.claims.assess(PROGRAM, claim_id, AssessClaim(assessed_on=date(2024, 5, 22)), OFFICER)
+    documents(system, claim_id, date(2024, 5, 23))
+    before = read(system, claims_report, date(2024, 6, 1))
+    timeline = read(system, claim_timeline, claim_id, date(2024, 6, 1))
+
+    system.projections.rebuild("claims")
+
+    assert read(system, claims_report, date(2024, 6, 1)) == before
+    assert read(system, claim_timeline, claim_id, date(2024, 6, 1)) == timeline
