@@ -16,6 +16,7 @@ from datetime import date
 import msgspec
 
 from ledger import benefits, eligibility, heirs, service_levels
+from ledger.claim_documents import DOCUMENTS, required_documents
 from ledger.errors import (
     ClaimNotFound,
     ClaimStateConflict,
@@ -41,22 +42,6 @@ from ledger.events import (
 CLAIM_NAMESPACE = uuid.UUID("c1a1b2d3-4e5f-4a6b-9c7d-8e9f0a1b2c3d")
 LATE_PENALTY = "late_penalty"
 
-DOCUMENTS = {
-    "kpj_card": "the participant's BPJS TK card (KPJ)",
-    "ktp_deceased": "e-KTP of the deceased",
-    "ktp_heir": "e-KTP of the heir",
-    "death_certificate": "death certificate (akta kematian)",
-    "family_card": "family card (kartu keluarga)",
-    "heir_certificate": "heir certificate (surat keterangan ahli waris)",
-    "marriage_book": "marriage book, when the heir is the spouse",
-    "savings_book": "the payee's savings book",
-    "ktp": "e-KTP of the injured participant",
-    "accident_report_stage_1": "accident report, stage I (within 2 x 24 hours)",
-    "accident_report_stage_2": "accident report, stage II (after treatment)",
-    "chronology_with_witnesses": "chronology of the accident signed by two witnesses",
-    "police_report": "police report, for a traffic accident",
-    "medical_receipts": "medical and transport receipts",
-}
 REJECTION_CODES = {
     **{rule: "the eligibility rule of that name failed" for rule in eligibility.RULES},
     "documents_invalid": "the documents are false or do not support the claim",
@@ -198,22 +183,6 @@ class Claim(msgspec.Struct, frozen=True, kw_only=True):
         return sum(service_levels.late_penalty_idr(
             p.amount_idr, service_levels.days_late(due, p.paid_on),
             rules.jkk_late_percent_per_day) for p in self.payouts if p.component != LATE_PENALTY)
-
-
-def required_documents(reported: ClaimReported, heir_relations: list[str]) -> list[str]:
-    if reported.benefit == "JKM":
-        docs = ["kpj_card", "ktp_deceased", "ktp_heir", "death_certificate", "family_card",
-                "heir_certificate", "savings_book"]
-    else:
-        docs = ["kpj_card", "accident_report_stage_1", "accident_report_stage_2",
-                "chronology_with_witnesses", "medical_receipts", "savings_book"]
-        docs += (["ktp_deceased", "ktp_heir", "death_certificate", "family_card",
-                  "heir_certificate"] if reported.fatal else ["ktp"])
-        if reported.traffic_accident:
-            docs.append("police_report")
-    if "spouse" in heir_relations:
-        docs.append("marriage_book")
-    return docs
 
 
 def evolve(state: Claim | None, event: Event) -> Claim:
