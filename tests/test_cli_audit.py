@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from ledger import chain
+from ledger import chain, program
 from ledger.storage import open_storage
 from tests.test_cli import OPEN_ARGS, ledger, village_list
 
@@ -31,6 +31,9 @@ def test_an_auditor_verifies_keeps_a_digest_exports_and_detects_tampering(tmp_pa
     elsewhere = subprocess.run([sys.executable, "-I", chain.__file__, str(export), "--digest",
                                 str(digest)], capture_output=True, text=True, check=False)
     assert elsewhere.returncode == 0, elsewhere.stderr
+    history = run("audit", "history", str(program.stream_id("kotamobagu-2024")))
+    assert history.returncode == 0
+    assert "program.opened.v1" in history.stdout and "2024-03-01" in history.stdout
 
     storage = open_storage(db_url)
     try:

@@ -29,6 +29,7 @@ from api.routes.participant_commands import ParticipantCommandController
 from api.routes.participants import ParticipantController
 from api.routes.programs import ProgramController
 from api.routes.reports import ReportController
+from api.routes.streams import stream_history
 from api.strict_json import decode_json_strictly
 from ledger.settings import Settings
 from ledger.system import open_system
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[health, ProgramController, ParticipantController,
                         ParticipantCommandController, ImportController, BillController,
                         MembershipController, ReportController, ClaimController,
-                        *claim_step_routes(), ClaimsReportController],
+                        *claim_step_routes(), ClaimsReportController, stream_history],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=decode_json_strictly,

@@ -47,6 +47,7 @@ from ledger.errors import (
     QuotaFull,
     ReferenceAlreadyUsed,
     RefundNotDue,
+    StreamNotFound,
 )
 
 PROBLEM_TYPE_BASE = "https://pekerja-rentan-ledger.id/problems/"
@@ -56,6 +57,7 @@ STATUS_BY_ERROR: dict[type[LedgerError], int] = {
     InvalidInput: 400,
     ImportRejected: 400,
     ProgramNotFound: 404,
+    StreamNotFound: 404,
     ParticipantNotFound: 404,
     BillNotFound: 404,
     PaymentNotFound: 404,

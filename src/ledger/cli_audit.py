@@ -3,6 +3,7 @@
     ledger audit verify [--digest FILE]     exit 1 naming the first position that fails
     ledger audit digest [--output FILE]     position, head hash and time, as JSON
     ledger audit export [--program ID] [--output FILE]   JSON Lines, streamed
+    ledger audit history STREAM_ID          every event of one stream: type, dates, actor
 
 The exported file is checked anywhere with ``python chain.py EXPORT [--digest FILE]``
 (``src/ledger/chain.py``, standard library only); docs/audit.md has the algorithm.
@@ -13,10 +14,12 @@ import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
+from uuid import UUID
 
-from ledger import audit
+from ledger import audit, demo
 from ledger.cli_common import where
-from ledger.errors import InvalidInput, LogTampered, ProgramNotFound
+from ledger.errors import InvalidInput, LogTampered, ProgramNotFound, StreamNotFound
+from ledger.history import business_date
 from ledger.settings import Settings
 from ledger.system import open_system
 from projections import views
@@ -68,6 +71,18 @@ def audit_export(settings: Settings, args: argparse.Namespace) -> None:
           file=sys.stderr)
 
 
+def audit_history(settings: Settings, args: argparse.Namespace) -> None:
+    where(settings)
+    with open_system(settings) as system:
+        recorded = system.store.read(args.stream)
+    if not recorded:
+        raise StreamNotFound(f"no stream {args.stream} in the log", field="stream_id")
+    print(demo.table(("version", "type", "business_date", "recorded_at", "actor", "role"), [
+        (r.version, r.event.TYPE, str(business_date(r.event) or ""),
+         r.meta.recorded_at.isoformat(timespec="seconds"), r.meta.actor_id, r.meta.actor_role)
+        for r in recorded]))
+
+
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     audit_commands = commands.add_parser(
         "audit", help="verify the hash chain, take a digest, export the log").add_subparsers(
@@ -83,6 +98,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--program", metavar="ID", help="only this program's streams")
     export.add_argument("--output", type=Path, metavar="FILE")
     export.set_defaults(command=audit_export)
+    history = audit_commands.add_parser("history", help="every event of one stream")
+    history.add_argument("stream", type=UUID, metavar="STREAM_ID")
+    history.set_defaults(command=audit_history)
 
 
 def _read_digest(path: Path) -> dict:

@@ -135,3 +135,7 @@ class LogTampered(LedgerError):
     """The hash chain or a kept digest does not verify: history was altered."""
 
     code = "log-tampered"
+
+
+class StreamNotFound(LedgerError):
+    code = "stream-not-found"

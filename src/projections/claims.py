@@ -24,6 +24,7 @@ from ledger.events import (
     HeirRecorded,
     PayoutRecorded,
 )
+from ledger.history import business_date
 from ledger.storage import Tx
 from ledger.store import Recorded
 from projections.sql import chunks
@@ -102,40 +103,38 @@ def _summary(stream: str, state: Claim) -> dict:
 
 
 def _stage(recorded: Recorded, state: Claim) -> dict:
-    day, detail = _describe(recorded.event)
     return {"stream_id": str(recorded.stream_id), "version": recorded.version,
             "program_id": state.reported.program_id, "claim_id": state.reported.claim_id,
-            "stage": recorded.event.TYPE.split(".")[1], "business_date": day.isoformat(),
+            "stage": recorded.event.TYPE.split(".")[1],
+            "business_date": business_date(recorded.event).isoformat(),
             "recorded_at": recorded.meta.recorded_at.isoformat(),
             "actor_id": recorded.meta.actor_id, "actor_role": recorded.meta.actor_role,
-            "detail": detail}
+            "detail": _describe(recorded.event)}
 
 
-def _describe(event: Event) -> tuple:
-    """The stage's business date and a line an auditor reads."""
+def _describe(event: Event) -> str:
+    """The stage in a line an auditor reads."""
     match event:
         case ClaimReported():
-            return event.reported_on, (f"{event.benefit} {'death' if event.fatal else 'accident'}"
-                                       f" on {event.incident_date}, reported by "
-                                       f"{event.reporter_relation}")
+            return (f"{event.benefit} {'death' if event.fatal else 'accident'} on "
+                    f"{event.incident_date}, reported by {event.reporter_relation}")
         case DocumentReceived():
-            return event.received_on, f"{event.document} ({event.reference})"
+            return f"{event.document} ({event.reference})"
         case HeirRecorded():
-            return event.recorded_on, f"heir: {event.relation} ({event.evidence})"
+            return f"heir: {event.relation} ({event.evidence})"
         case ClaimAssessed():
             verdict = "eligible" if event.eligible else f"ineligible: {event.failed_rule}"
             total = sum(line.amount_idr for line in event.lines)
-            return event.assessed_on, (f"{verdict}; benefit Rp{total:,} "
-                                       f"({event.benefit_rule_version})")
+            return f"{verdict}; benefit Rp{total:,} ({event.benefit_rule_version})"
         case ClaimApproved():
-            return event.approved_on, f"approved Rp{event.amount_idr:,}"
+            return f"approved Rp{event.amount_idr:,}"
         case ClaimRejected():
-            return event.rejected_on, f"rejected: {event.reason_code}"
+            return f"rejected: {event.reason_code}"
         case PayoutRecorded():
-            return event.paid_on, (f"paid Rp{event.amount_idr:,} {event.component} to "
-                                   f"{event.relation} ({event.payout_ref})")
+            return (f"paid Rp{event.amount_idr:,} {event.component} to {event.relation} "
+                    f"({event.payout_ref})")
         case ClaimClosed():
-            return event.closed_on, event.note
+            return event.note
         case ClaimReopened():
-            return event.reopened_on, f"reopened: {event.reason}"
+            return f"reopened: {event.reason}"
     raise ValueError(f"{event.TYPE} is not a claim event")

@@ -1,8 +1,8 @@
 """Participants of a program: submit a candidate, list them, read one with its history."""
 
 import uuid
-from datetime import date, datetime
-from typing import Annotated, Any, get_args
+from datetime import date
+from typing import Annotated, get_args
 
 import msgspec
 from litestar import Controller, Response, get, post
@@ -11,13 +11,13 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.dependencies import participant_uuid
-from api.privacy import mask_nik, with_masked_nik
+from api.privacy import with_masked_nik
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.routes.streams import HistoryEntry, history_entry
 from ledger.errors import InvalidInput, ParticipantNotFound
 from ledger.events import Sex, TerminationReason
 from ledger.participant import CandidateData, Status
 from ledger.service import Actor, RowResult
-from ledger.store import Recorded
 from ledger.system import System
 from ledger.verification import REASON_CODES
 from projections import views
@@ -53,16 +53,6 @@ class ParticipantRow(msgspec.Struct, kw_only=True):
     terminated_on: date | None
     submissions: int
     version: int
-
-
-class HistoryEntry(msgspec.Struct, kw_only=True):
-    version: int
-    type: str
-    recorded_at: datetime
-    actor_id: str
-    actor_role: str
-    command_id: str | None
-    data: dict[str, Any]
 
 
 class ParticipantDetail(ParticipantRow, kw_only=True):
@@ -132,7 +122,7 @@ class ParticipantController(Controller):
         if row is None:
             raise ParticipantNotFound("no such participant in this program",
                                       field="participant_id")
-        history = [_history_entry(r) for r in system.ledger.history(program_id, pid)]
+        history = [history_entry(r) for r in system.ledger.history(program_id, pid)]
         return msgspec.convert({**with_masked_nik(row), "history": history}, ParticipantDetail)
 
 
@@ -152,13 +142,3 @@ def _check_filters(status: str | None, reason: str | None) -> None:
         raise InvalidInput(f"status must be one of {STATUS_LIST}", field="status")
     if reason is not None and reason not in REASON_CODES:
         raise InvalidInput(f"reason must be one of {', '.join(REASON_CODES)}", field="reason")
-
-
-def _history_entry(recorded: Recorded) -> HistoryEntry:
-    data = msgspec.to_builtins(recorded.event)
-    if "nik" in data:
-        data["nik"] = mask_nik(data["nik"])
-    meta = recorded.meta
-    return HistoryEntry(version=recorded.version, type=recorded.event.TYPE,
-                        recorded_at=meta.recorded_at, actor_id=meta.actor_id,
-                        actor_role=meta.actor_role, command_id=meta.command_id, data=data)

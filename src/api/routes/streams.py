@@ -1,0 +1,56 @@
+"""Any stream's history (a program, participant, bill, payment reference or claim): every
+event with its type, business date, recorded time and actor, for auditors."""
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+from litestar import get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
+from api.privacy import mask_text
+from api.problems import READ_PROBLEMS
+from ledger.errors import InvalidInput, StreamNotFound
+from ledger.history import business_date
+from ledger.store import Recorded
+from ledger.system import System
+
+
+class HistoryEntry(msgspec.Struct, kw_only=True):
+    version: int
+    type: str
+    """The event's type name (docs/events.md)."""
+    business_date: date | None
+    """The date the event speaks about (paid, died, verified...), when it has one."""
+    recorded_at: datetime
+    actor_id: str
+    actor_role: str
+    command_id: str | None
+    data: dict[str, Any]
+    """The event's fields; NIKs masked."""
+
+
+def history_entry(recorded: Recorded) -> HistoryEntry:
+    # Every 16-digit run is masked, wherever it sits (a NIK field, a bill's lines, free text).
+    data = msgspec.json.decode(mask_text(msgspec.json.encode(recorded.event).decode()))
+    meta = recorded.meta
+    return HistoryEntry(version=recorded.version, type=recorded.event.TYPE,
+                        business_date=business_date(recorded.event),
+                        recorded_at=meta.recorded_at, actor_id=meta.actor_id,
+                        actor_role=meta.actor_role, command_id=meta.command_id, data=data)
+
+
+@get("/streams/{stream_id:str}/history", sync_to_thread=True, responses=READ_PROBLEMS,
+     summary="Every event of one stream, with business date, recorded time and actor")
+def stream_history(stream_id: FromPath[str], system: NamedDependency[System]
+                   ) -> list[HistoryEntry]:
+    try:
+        stream = uuid.UUID(stream_id)
+    except ValueError:
+        raise InvalidInput("stream_id must be a UUID", field="stream_id") from None
+    recorded = system.store.read(stream)
+    if not recorded:
+        raise StreamNotFound(f"no stream {stream} in the log", field="stream_id")
+    return [history_entry(r) for r in recorded]
