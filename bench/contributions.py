@@ -26,9 +26,6 @@ so the reported peak RSS is the measuring process's own.
 
 import argparse
 import json
-import multiprocessing
-import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -38,7 +35,6 @@ from collections import Counter
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -52,8 +48,8 @@ from ledger.system import open_system
 from ledger.verification import RegistryRecord
 from projections.budget import budget_summary
 from projections.findings import findings
+from scratch import add_server_option, in_child, peak_rss_mb, scratch_database
 
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 REGIONS = (("7371", "Kota Makassar"), ("7174", "Kota Kotamobagu"), ("7571", "Kota Gorontalo"),
            ("3375", "Kota Pekalongan"), ("7109", "Kab. Minahasa Tenggara"),
            ("3578", "Kota Surabaya"), ("1271", "Kota Medan"), ("5171", "Kota Denpasar"),
@@ -72,8 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.programs > len(REGIONS):
         raise SystemExit(f"at most {len(REGIONS)} programs")
     with scratch_database(args.database_url) as url:
-        setup = _in_child(_set_up, url, args.participants, args.programs, args.months)
-        measured = _in_child(_measure, url, args.programs, args.months, args.runs)
+        setup = in_child(_set_up, url, args.participants, args.programs, args.months)
+        measured = in_child(_measure, url, args.programs, args.months, args.runs)
     figures = {
         "benchmark": "contributions",
         "participants_per_program": args.participants,
@@ -102,33 +98,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         metavar="6..12", help="months billed, from January; the last is measured")
     parser.add_argument("--runs", type=int, default=7,
                         help="runs of the budget summary and the findings per program")
-    parser.add_argument("--database-url", default=os.environ.get(
-        "LEDGER_BENCH_DATABASE_URL", DEFAULT_SERVER),
-        help="a PostgreSQL server where scratch databases may be created and dropped")
+    add_server_option(parser)
     return parser.parse_args(argv)
-
-
-@contextmanager
-def scratch_database(server_url: str):
-    name = f"ledger_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-
-
-def _in_child(target, *args):
-    """Run ``target`` in a fresh process so its peak RSS is its own."""
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        return pool.apply(target, args)
-
-
-def _peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 @contextmanager
@@ -162,7 +133,7 @@ def _set_up(url: str, participants: int, programs: int, months: int) -> dict:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")  # what autovacuum would have done in a year of this
     return {"seconds": round(time.perf_counter() - started, 1), "events_in_log": events,
-            "peak_rss_mb": _peak_rss_mb()}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def people(region_code: str, count: int):
@@ -308,7 +279,7 @@ def _measure(url: str, programs: int, months: int, runs: int) -> dict:
         "budget_summary_ms": _stats(budgets),
         "findings_ms": _stats(finds),
         "findings_by_kind": dict(sorted(kinds.items())),
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 

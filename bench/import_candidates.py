@@ -20,7 +20,6 @@ import, a fresh child process, so peak RSS is the import's own.
 
 import argparse
 import json
-import multiprocessing
 import os
 import resource
 import signal
@@ -28,17 +27,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 
 from ledger.demo_data import generate_candidates
+from scratch import add_server_option, in_child, peak_rss_mb, scratch_database
 
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 MAKASSAR = "7371"
 
 
@@ -49,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         summary = generate_candidates(candidates, registry, count=args.rows, seed=args.seed,
                                       region_code=MAKASSAR)
         with scratch_database(args.database_url) as url:
-            result = _in_child(_import, url, candidates, registry, args.rows, not args.no_worker)
+            result = in_child(_import, url, candidates, registry, args.rows, not args.no_worker)
         figures = {"benchmark": "import_candidates", "rows": args.rows,
                    "file_rows": summary.candidate_rows, **result}
         if not args.skip_baselines:
@@ -68,32 +66,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=35_000)
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--database-url", default=os.environ.get(
-        "LEDGER_BENCH_DATABASE_URL", DEFAULT_SERVER),
-        help="a PostgreSQL server where scratch databases may be created and dropped")
+    add_server_option(parser)
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--no-worker", action="store_true",
                         help="catch projections up in the importing process only")
     return parser.parse_args(argv)
-
-
-@contextmanager
-def scratch_database(server_url: str):
-    name = f"ledger_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-
-
-def _in_child(target, *args):
-    """Run ``target`` in a fresh process so its peak RSS is its own."""
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        return pool.apply(target, args)
 
 
 @contextmanager
@@ -159,7 +136,7 @@ def _import(url: str, candidates: Path, registry_path: Path, rows: int, worker: 
         "import_process_cpu_s": round(import_cpu, 2),
         "worker_process_cpu_s": round(worker_usage.get("cpu_s", 0.0), 2),
         "projection_lag_after": lag,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 

@@ -184,6 +184,7 @@ def run_benchmark(settings: Settings, args: argparse.Namespace) -> None:
         raise InvalidInput(f"no benchmark at {script}: `ledger bench` runs from a source "
                            "checkout of the repository", field="bench")
     sys.argv = [str(script), *args.extra]
+    sys.path.insert(0, str(script.parent))  # as `python bench/x.py` would: bench/scratch.py
     runpy.run_path(str(script), run_name="__main__")
 
 

@@ -1,0 +1,43 @@
+"""What every benchmark here shares: a throwaway PostgreSQL database, a fresh child
+process per measurement (so peak RSS is its own), and the server option."""
+
+import argparse
+import multiprocessing
+import os
+import resource
+import uuid
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def add_server_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", default=os.environ.get(
+        "LEDGER_BENCH_DATABASE_URL", DEFAULT_SERVER),
+        help="a PostgreSQL server where scratch databases may be created and dropped")
+
+
+@contextmanager
+def scratch_database(server_url: str):
+    name = f"ledger_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def in_child(target, *args):
+    """Run ``target`` in a fresh process so its peak RSS is its own."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(target, args)
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
