@@ -16,10 +16,10 @@ text), so that a spreadsheet can add it up.
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 from openpyxl import Workbook
@@ -31,7 +31,7 @@ from openpyxl.utils import get_column_letter
 from ledger import periods
 from ledger.errors import ClaimNotFound, InvalidInput, ProgramNotFound
 from ledger.service import utc_now
-from ledger.storage import Database
+from ledger.storage import Database, Tx
 from ledger.system import System, read_models
 from projections import claims_report as claims_model
 from projections.as_of import position_at_end_of, replayed
@@ -40,6 +40,7 @@ from projections.claims_report import BenefitStatusCount, ClaimLine, ClaimTimeli
 from projections.findings import KINDS, Finding, findings
 
 Cell = str | int | float | None
+R = TypeVar("R")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _MAX_COLUMN_WIDTH = 60
 
@@ -91,32 +92,33 @@ def budget_report(system: System, program_id: str, as_of: str | None = None,
                   position: int | None = None) -> BudgetReport:
     """The budget as of the end of month ``as_of`` (YYYY-MM), or at log ``position``, or
     now when neither is given."""
-    with _read_models(system, as_of, position) as (db, day, at):
-        with db.snapshot() as tx:
-            summary = budget_summary(tx, program_id, day)
-    if summary is None:
-        raise _not_found(program_id, at)
+    summary, day, at = _program_query(system, program_id, as_of, position, budget_summary)
     return BudgetReport(program_id=program_id, as_of=day, position=at, budget=summary)
 
 
 def findings_report(system: System, program_id: str, as_of: str | None = None,
                     position: int | None = None) -> FindingsReport:
-    with _read_models(system, as_of, position) as (db, day, at):
-        with db.snapshot() as tx:
-            found = findings(tx, program_id, day)
-    if found is None:
-        raise _not_found(program_id, at)
+    found, day, at = _program_query(system, program_id, as_of, position, findings)
     return FindingsReport(program_id=program_id, as_of=day, position=at, findings=found)
 
 
 def claims_report(system: System, program_id: str, as_of: str | None = None,
                   position: int | None = None) -> ProgramClaimsReport:
+    found, _, at = _program_query(system, program_id, as_of, position,
+                                  claims_model.claims_report)
+    return ProgramClaimsReport(position=at, **msgspec.structs.asdict(found))
+
+
+def _program_query(system: System, program_id: str, as_of: str | None, position: int | None,
+                   query: Callable[[Tx, str, date], R | None]) -> tuple[R, date, int]:
+    """``query`` of one program on the read models as they stood; a program the log did not
+    hold at that point is not found."""
     with _read_models(system, as_of, position) as (db, day, at):
         with db.snapshot() as tx:
-            found = claims_model.claims_report(tx, program_id, day)
+            found = query(tx, program_id, day)
     if found is None:
         raise _not_found(program_id, at)
-    return ProgramClaimsReport(position=at, **msgspec.structs.asdict(found))
+    return found, day, at
 
 
 def timeline_report(system: System, program_id: str, claim_id: str, as_of: str | None = None,
