@@ -26,7 +26,13 @@ from ledger.claim import (
     ReportClaim,
 )
 from ledger.errors import ClaimNotFound
-from ledger.events import Event, EventMeta, ParticipantLapsed, ParticipantTerminated
+from ledger.events import (
+    Event,
+    EventMeta,
+    ParticipantEnrolled,
+    ParticipantLapsed,
+    ParticipantTerminated,
+)
 from ledger.participant import Terminate
 from ledger.service import Actor, Ledger, utc_now
 from ledger.store import EventStore, StreamWrite
@@ -112,21 +118,20 @@ class Claims:
     def eligibility(self, program_id: str, state: Claim, as_of: date) -> eligibility.Verdict:
         """Eligibility of a claim as of a day, from the participant's history and payments."""
         reported = state.reported
-        pid = UUID(reported.participant_id)
-        person = self._ledger.participant(program_id, pid)
-        terminated_on, lapsed_from = None, None
-        for recorded in self._ledger.history(program_id, pid):
+        coverage_start, terminated_on, lapsed_from = None, None, None
+        # One pass over the participant's stream (checked to be in the program at report).
+        for recorded in self._store.read(UUID(reported.participant_id)):
             match recorded.event:
+                case ParticipantEnrolled(coverage_start=start):
+                    coverage_start, lapsed_from = start, None  # enrolled (again)
                 case ParticipantTerminated(reason=reason, effective_date=day):
                     # The death this claim reports ends cover after the incident, not before.
                     if not (reason == "died" and day == reported.incident_date):
                         terminated_on = day
                 case ParticipantLapsed(lapsed_from=month):
                     lapsed_from = month
-        if person.status == "enrolled":
-            lapsed_from = None  # enrolled again since
         last = periods.of(self._ledger.program(program_id).coverage_end)
-        member = eligibility.Member(coverage_start=person.coverage_start,
+        member = eligibility.Member(coverage_start=coverage_start,
                                     terminated_on=terminated_on, lapsed_from=lapsed_from,
                                     program_last=last)
         return eligibility.assess(reported.benefit, reported.incident_date, reported.reported_on,

@@ -21,6 +21,7 @@ from ledger.claim import (
     ReportClaim,
 )
 from ledger.errors import ClaimStateConflict, InvalidInput, MissingDocuments, PayoutExceedsApproved
+from ledger.participant import Enroll
 from ledger.service import Actor
 from ledger.settings import Settings
 from ledger.system import open_system
@@ -219,3 +220,24 @@ def test_the_claims_read_model_rebuilt_equals_the_one_built_as_it_went(system, m
 
     assert read(system, claims_report, date(2024, 6, 1)) == before
     assert read(system, claim_timeline, claim_id, date(2024, 6, 1)) == timeline
+
+
+def test_a_member_enrolled_again_after_a_lapse_is_covered_from_the_new_enrollment(system,
+                                                                                   members):
+    for period in ("2024-06", "2024-07", "2024-08", "2024-09"):
+        system.contributions.generate_bill(PROGRAM, GenerateBill(period=period), FINANCE)
+    assert len(system.contributions.record_lapses(PROGRAM, date(2024, 10, 1), FINANCE)) == 3
+    system.ledger.enroll(PROGRAM, UUID(members[0]), Enroll(
+        kpj="24000000000", coverage_start=date(2024, 10, 1), batch="enrolled again"), OFFICER)
+    october = system.contributions.generate_bill(PROGRAM, GenerateBill(period="2024-10"),
+                                                 FINANCE)
+    system.contributions.record_payment(PROGRAM, "2024-10", RecordPayment(
+        payment_ref="SP2D-2024-10", paid_on=date(2024, 10, 10),
+        amount_idr=october.billed_idr), FINANCE)
+
+    claim_id = report_death(system, members[0], date(2024, 10, 20)).reported.claim_id
+    assessed = system.claims.assess(PROGRAM, claim_id, AssessClaim(
+        assessed_on=date(2024, 10, 22)), OFFICER)
+
+    assert october.billed_idr == 16_800  # only the member enrolled again is billed
+    assert (assessed.assessment.eligible, assessed.assessment.failed_rule) == (True, None)
