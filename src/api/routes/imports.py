@@ -6,7 +6,6 @@ chunks, into a temporary directory that is removed when the import ends. The
 answer is the importer's report: counts, and the first rejected rows.
 """
 
-import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, MultipartBody
 
+from api.file_names import safe_file_name
 from api.problems import COMMAND_PROBLEMS
 from ledger.csvfile import Rejection
 from ledger.errors import ImportRejected, InvalidInput
@@ -32,7 +32,6 @@ MAX_UPLOAD_BODY_BYTES = 110 * 1024 * 1024
 """A 100 MB file plus multipart overhead."""
 
 _COPY_CHUNK_BYTES = 1024 * 1024
-_UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]")
 
 
 class CandidatesUpload(msgspec.Struct, kw_only=True):
@@ -132,7 +131,7 @@ def _saved(upload: UploadFile | None, directory: str, field: str) -> Path | None
     extract's name is recorded as the source of every verification it decides."""
     if upload is None:
         return None
-    name = _UNSAFE_NAME_CHARS.sub("_", Path(upload.filename or "").name).lstrip(".")
+    name = safe_file_name(Path(upload.filename or "").name).lstrip(".")
     path = Path(directory) / field / (name or f"{field}.csv")
     path.parent.mkdir()
     upload.file.seek(0)

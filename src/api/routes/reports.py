@@ -6,7 +6,6 @@ reads them as of today; neither reads the live read models. ``format=csv`` or
 ``xlsx`` answers a file download instead of JSON; NIKs are masked in all of them.
 """
 
-import re
 from typing import Annotated, Literal
 
 import msgspec
@@ -14,6 +13,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
+from api.file_names import safe_file_name
 from api.privacy import mask_nik
 from api.problems import READ_PROBLEMS
 from ledger.system import System
@@ -27,7 +27,6 @@ POSITION = QueryParameter(ge=0, description="A log position: the figures after t
                           "first N events (instead of as_of)")
 FORMAT = QueryParameter(description="json (default), csv or xlsx (a download)")
 FILE_DESCRIPTION = "The report as JSON; with format=csv or xlsx, as a file download"
-_UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]")
 _MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": report_files.XLSX_MEDIA_TYPE}
 
 
@@ -74,6 +73,6 @@ def download(sections: list[Section], file_format: ReportFormat, name: str) -> R
     content = (report_files.csv_bytes(sections) if file_format == "csv"
                else report_files.xlsx_bytes(sections))
     # A program id is free text: it must not break out of the header's quoted file name.
-    safe = _UNSAFE_NAME_CHARS.sub("_", name)
+    safe = safe_file_name(name)
     return Response(content, media_type=_MEDIA_TYPES[file_format], headers={
         "Content-Disposition": f'attachment; filename="{safe}.{file_format}"'})
