@@ -1,7 +1,10 @@
 """Shared test fixtures.
 
 PostgreSQL comes from ``tests/postgres_server.py`` (resolved once, never
-skipped); every test that needs it gets a fresh database there.
+skipped); every test that needs it gets a fresh database there. ``db_url``
+connects to it as the service does in production, as a role that may append to
+history but not change it; ``owner_db_url`` as the tables' owner, for the tests
+that tamper with history as an insider with every right would.
 """
 
 from __future__ import annotations
@@ -11,7 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres_server import fresh_postgres_database, postgres_server_url, stop_server
+from tests.postgres_server import (
+    as_service_role,
+    fresh_postgres_database,
+    postgres_server_url,
+    stop_server,
+)
 
 # ---------------------------------------------------------------------------
 # Hooks
@@ -49,6 +57,12 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_service_url(pg_url: str) -> str:
+    """``pg_url`` migrated by its owner, as a login member of ledger_service."""
+    return as_service_role(pg_url)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """URL of a not-yet-existing SQLite file in the test's tmp_path."""
     return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
@@ -57,9 +71,20 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture(
     params=[
         pytest.param("sqlite_url", id="sqlite"),
-        pytest.param("pg_url", id="postgres", marks=pytest.mark.postgres),
+        pytest.param("pg_service_url", id="postgres", marks=pytest.mark.postgres),
     ]
 )
 def db_url(request: pytest.FixtureRequest) -> str:
-    """The same store contract test, once on SQLite and once on PostgreSQL."""
+    """The same test, once on SQLite and once on PostgreSQL as the service's role."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite_url", id="sqlite"),
+        pytest.param("pg_url", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def owner_db_url(request: pytest.FixtureRequest) -> str:
+    """The same test, once on SQLite and once on PostgreSQL as the tables' owner."""
     return request.getfixturevalue(request.param)

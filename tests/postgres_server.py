@@ -6,7 +6,9 @@ In this order: ``LEDGER_TEST_DATABASE_URL`` (e.g.
 with the ``pgserver`` package. If none works, the tests that need PostgreSQL
 fail with the reasons. ``fresh_postgres_database()`` gives each test its own
 empty database on that server; fixtures and ``unittest.TestCase`` classes
-(which cannot take fixtures) both use it.
+(which cannot take fixtures) both use it. ``as_service_role()`` migrates one as
+its owner and gives the URL the service would use in production: a login role
+that is a member of ``ledger_service`` (docs/audit.md).
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from ledger.storage import migrate
+
 DATABASE_URL_ENV = "LEDGER_TEST_DATABASE_URL"
+SERVICE_LOGIN = "ledger_test_app"
 
 # ---------------------------------------------------------------------------
 # PostgreSQL server resolution (session-wide, lazily, shared by fixtures and helpers)
@@ -157,6 +162,34 @@ def fresh_postgres_database() -> Iterator[str]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
             )
+
+
+# Roles are cluster-wide and shared by every test session on the server, maybe running
+# at once: made if missing (a concurrent CREATE ROLE or GRANT of the same one fails on
+# a unique index), never dropped.
+_ENSURE_SERVICE_LOGIN = sql.SQL("""
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {login}) THEN
+        CREATE ROLE {role} LOGIN PASSWORD {login} IN ROLE ledger_service;
+    ELSIF NOT pg_has_role({login}, 'ledger_service', 'MEMBER') THEN
+        GRANT ledger_service TO {role};
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    NULL;
+END
+$$""").format(login=sql.Literal(SERVICE_LOGIN), role=sql.Identifier(SERVICE_LOGIN))
+
+
+def as_service_role(owner_url: str) -> str:
+    """Migrate the database of ``owner_url`` as its owner (which makes ledger_service)
+    and return its URL for ``SERVICE_LOGIN``, a login member of ledger_service."""
+    migrate(owner_url)
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        conn.execute(_ENSURE_SERVICE_LOGIN)
+    parts = urlsplit(owner_url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{SERVICE_LOGIN}:{SERVICE_LOGIN}@{host}"))
 
 
 def stop_server() -> None:

@@ -22,8 +22,9 @@ CANDIDATE_HEADER = ["nik", "full_name", "birth_date", "sex", "mother_name", "add
                     "village", "occupation", "cohort", "submitted_by"]
 
 
-def ledger(tmp_path: Path, *args: str, database_url: str | None = None):
-    env = {k: v for k, v in os.environ.items() if k != "LEDGER_DATABASE_URL"}
+def ledger(tmp_path: Path, *args: str, database_url: str | None = None,
+           env: dict[str, str] | None = None):
+    env = {**{k: v for k, v in os.environ.items() if k != "LEDGER_DATABASE_URL"}, **(env or {})}
     env["LEDGER_DATA_DIR"] = str(tmp_path / "data")
     if database_url:
         env["LEDGER_DATABASE_URL"] = database_url
@@ -127,7 +128,7 @@ def test_projections_report_their_lag_and_rebuild(run, tmp_path):
 
 def test_a_projection_worker_follows_the_log_and_stops_cleanly_on_sigterm(tmp_path, db_url):
     # Given a program opened by one command, whose projections nobody has caught up yet
-    settings = Settings(database_url=db_url, data_dir=tmp_path)
+    settings = Settings(database_url=db_url, data_dir=tmp_path / "data")
     with open_system(settings) as system:
         system.ledger.open_program(_open_kotamobagu(), _clerk())
         assert system.projections.lag() > 0

@@ -9,9 +9,9 @@ from ledger.storage import open_storage
 from tests.test_cli import OPEN_ARGS, ledger, village_list
 
 
-def test_an_auditor_verifies_keeps_a_digest_exports_and_detects_tampering(tmp_path, db_url):
+def test_an_auditor_verifies_keeps_a_digest_exports_and_detects_tampering(tmp_path, owner_db_url):
     def run(*args: str):
-        return ledger(tmp_path, *args, database_url=db_url)
+        return ledger(tmp_path, *args, database_url=owner_db_url)
 
     assert run(*OPEN_ARGS).returncode == 0
     assert run("import", "candidates", "--program", "kotamobagu-2024",
@@ -35,7 +35,7 @@ def test_an_auditor_verifies_keeps_a_digest_exports_and_detects_tampering(tmp_pa
     assert history.returncode == 0
     assert "program.opened.v1" in history.stdout and "2024-03-01" in history.stdout
 
-    storage = open_storage(db_url)
+    storage = open_storage(owner_db_url)
     try:
         _edit_event(storage, 2)
     finally:

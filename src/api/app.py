@@ -28,6 +28,7 @@ from api.routes.imports import ImportController
 from api.routes.participant_commands import ParticipantCommandController
 from api.routes.participants import ParticipantController
 from api.routes.programs import ProgramController
+from api.routes.replay import ReplayController
 from api.routes.reports import ReportController
 from api.routes.streams import stream_history
 from api.strict_json import decode_json_strictly
@@ -57,7 +58,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[health, ProgramController, ParticipantController,
                         ParticipantCommandController, ImportController, BillController,
                         MembershipController, ReportController, ClaimController,
-                        *claim_step_routes(), ClaimsReportController, stream_history],
+                        *claim_step_routes(), ClaimsReportController, stream_history,
+                        ReplayController],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=decode_json_strictly,

@@ -29,6 +29,7 @@ from ledger.errors import (
     ConcurrencyConflict,
     ImportRejected,
     InvalidInput,
+    KeysUnusable,
     LedgerError,
     LogTampered,
     MembershipLapsed,
@@ -42,6 +43,7 @@ from ledger.errors import (
     PaymentExceedsBill,
     PaymentNotFound,
     PayoutExceedsApproved,
+    PersonalDataUnreadable,
     ProgramAlreadyOpen,
     ProgramNotFound,
     QuotaFull,
@@ -82,6 +84,8 @@ STATUS_BY_ERROR: dict[type[LedgerError], int] = {
     RefundNotDue: 422,
     MissingDocuments: 422,
     PayoutExceedsApproved: 422,
+    KeysUnusable: 503,
+    PersonalDataUnreadable: 503,
 }
 
 CODE_BY_HTTP_STATUS: dict[int, str] = {

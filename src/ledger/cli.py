@@ -6,6 +6,7 @@
                                                                  (ledger/cli_claims.py)
     ledger report budget|findings|claims | projections rebuild|status|run
     ledger bench import|contributions | audit verify|digest|export   (ledger/cli_audit.py)
+    ledger keys new|rotate|show                                  (ledger/cli_keys.py)
 
 Every command first says where the data is (on stderr). Exit codes: 0 done, 1 the ledger
 refused (the refusal's code, field and detail go to stderr), 2 a usage error.
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from ledger import cli_audit, cli_claims, cli_contributions, demo, importer
+from ledger import cli_audit, cli_claims, cli_contributions, cli_keys, demo, importer
 from ledger.cli_common import actor, day, where
 from ledger.cli_contributions import FUNDING_SOURCES
 from ledger.errors import InvalidInput, LedgerError
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def db_upgrade(settings: Settings, _: argparse.Namespace) -> None:
     where(settings)
-    applied = migrate(settings.database_url)
+    applied = migrate(settings.migration_url or settings.database_url)
     print(f"applied: {', '.join(applied)}" if applied else "already up to date")
 
 
@@ -70,6 +71,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     except ImportError as error:
         raise InvalidInput(f"the HTTP API cannot be loaded: {error}", field="serve") from None
 
+    # Before the app starts: there, a role that may not migrate would end in a traceback.
+    migrate(settings.migration_url or settings.database_url)
     serve_http(settings, args.host, args.port)
 
 
@@ -174,6 +177,7 @@ BENCHMARKS = {
     "import": ("import_candidates.py", "a 35,000-row candidate import, end to end"),
     "contributions": ("contributions.py", "a month's bill and payment of 35,000 members, "
                                            "budget and findings"),
+    "audit": ("audit.py", "a million-event log read, verified, rebuilt, and reported as of"),
 }
 
 
@@ -226,9 +230,11 @@ def _parser() -> argparse.ArgumentParser:
     cli_contributions.add_parsers(commands, reports)
     cli_claims.add_parsers(commands, reports)
     cli_audit.add_parsers(commands)
+    cli_keys.add_parsers(commands)
     proj = commands.add_parser("projections", help="read models").add_subparsers(required=True)
-    rebuild = proj.add_parser("rebuild", help="drop and replay one projection or all")
-    rebuild.add_argument("name", nargs="?")
+    rebuild = proj.add_parser("rebuild", help="replay one projection or all from the log and "
+                              "swap it in; the old one serves until then")
+    rebuild.add_argument("name", nargs="?", help="a projection (default: all)")
     rebuild.set_defaults(command=projections_rebuild)
     proj.add_parser("status", help="positions and lag").set_defaults(command=projections_status)
     worker = proj.add_parser("run", help="keep projections caught up (a worker process)")

@@ -70,8 +70,7 @@ def lapses_record(settings: Settings, args: argparse.Namespace) -> None:
     with open_system(settings) as system:
         results = system.contributions.record_lapses(args.program, args.as_of, actor())
         system.projections.catch_up()
-        lapsed_from = {entry.participant_id: entry.lapsed_from
-                       for entry in views.roster(system.storage.db, args.program)}
+        lapsed_from = views.lapsed_from(system.storage.db, args.program)
     recorded = [(str(r.participant_id), lapsed_from.get(str(r.participant_id)) or "")
                 for r in results if r.error is None]
     print(f"lapses recorded as of {args.as_of}: {len(recorded):,}")

@@ -131,7 +131,7 @@ def _open_program(system: System, program_id: str, quota: int, say: Say) -> None
 
 def _enroll_in_phases(system: System, result: DemoResult, seed: int, say: Say) -> None:
     """BPJS TK returns KPJ numbers for the matched in tahap: one file per phase."""
-    niks = _matched_niks(system, result.program_id)
+    niks = demo_claims.matched_niks(system, result.program_id)
     size = -(-len(niks) // len(PHASE_STARTS))
     for phase, start in enumerate(PHASE_STARTS, start=1):
         name = f"tahap-{phase}"
@@ -141,16 +141,6 @@ def _enroll_in_phases(system: System, result: DemoResult, seed: int, say: Say) -
         _step(result, f"kpj {name}", say, lambda p=path, s=start, n=name: import_kpj(
             system, result.program_id, p, ACTOR, coverage_start=s, batch=n,
             rejections_path=result.demo_dir / f"kpj-{n}-rejections.csv"))
-
-
-def _matched_niks(system: System, program_id: str) -> list[str]:
-    niks: list[str] = []
-    after = None
-    while page := views.participants(system.storage.db, program_id, status="matched",
-                                     after=after, limit=1000):
-        niks += [row["nik"] for row in page]
-        after = page[-1]["participant_id"]
-    return niks
 
 
 def _step(result: DemoResult, label: str, say: Say, step: Callable[[], ImportReport]) -> None:

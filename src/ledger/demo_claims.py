@@ -168,7 +168,7 @@ def _enroll(system: System, result: ClaimsResult, seed: int, demo_dir: Path,
     verified = import_registry(system, result.program_id, registry, ADMIN,
                                rejections_path=demo_dir / "registry-rejections.csv")
     kpj = demo_dir / "kpj.csv"
-    demo_data.write_kpj_assignments(kpj, _matched_niks(system, result.program_id),
+    demo_data.write_kpj_assignments(kpj, matched_niks(system, result.program_id),
                                     seed=seed + 7109)
     enrolled = import_kpj(system, result.program_id, kpj, ADMIN, coverage_start=COVERAGE[0],
                           batch=BATCH, rejections_path=demo_dir / "kpj-rejections.csv")
@@ -181,12 +181,14 @@ def _enroll(system: System, result: ClaimsResult, seed: int, demo_dir: Path,
         f"{' (over the age cap)' if over_age and enrolled.rejected else ''}.")
 
 
-def _matched_niks(system: System, program_id: str) -> list[str]:
+def matched_niks(system: System, program_id: str) -> list[str]:
+    """The NIKs of a program's matched participants, for the BPJS TK KPJ file the demo
+    makes up (the read model holds them sealed)."""
     niks: list[str] = []
     after = None
     while page := views.participants(system.storage.db, program_id, status="matched",
                                      after=after, limit=1000):
-        niks += [row["nik"] for row in page]
+        niks += [system.keyring.unseal(row["nik_sealed"]) for row in page]
         after = page[-1]["participant_id"]
     return niks
 
@@ -464,7 +466,8 @@ class _Year:
         after = None
         while page := views.participants(self.system.storage.db, self.program_id,
                                          status="enrolled", after=after, limit=1000):
-            people += page
+            people += [{**row, "full_name": self.system.keyring.unseal(row["full_name_sealed"])}
+                       for row in page]
             after = page[-1]["participant_id"]
         return people
 

@@ -139,3 +139,16 @@ class LogTampered(LedgerError):
 
 class StreamNotFound(LedgerError):
     code = "stream-not-found"
+
+
+class KeysUnusable(LedgerError):
+    """The personal-data keys are missing, malformed, or not the ones this ledger's
+    data was sealed with."""
+
+    code = "keys-unusable"
+
+
+class PersonalDataUnreadable(LedgerError):
+    """A sealed personal-data value that the keyring cannot open."""
+
+    code = "personal-data-unreadable"

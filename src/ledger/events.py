@@ -12,7 +12,7 @@ docs/events.md describes every type below and a test keeps it in step.
 """
 
 from datetime import date, datetime
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import msgspec
 
@@ -388,29 +388,15 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
-class _Stored(msgspec.Struct, frozen=True):
-    meta: EventMeta
-    data: Any
-
-
-_encoder = msgspec.json.Encoder()
-_decoders = {
-    name: msgspec.json.Decoder(
-        msgspec.defstruct(f"Stored_{cls.__name__}", [("meta", EventMeta), ("data", cls)])
-    )
-    for name, cls in EVENT_TYPES.items()
+PERSONAL_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    CandidateSubmitted.TYPE: (("nik",), ("full_name",), ("birth_date",), ("mother_name",),
+                              ("address",)),
+    CandidateCorrected.TYPE: (("full_name",), ("birth_date",), ("mother_name",), ("address",)),
+    BillIssued.TYPE: (("lines", "*", "nik"),),
+    ClaimReported.TYPE: (("reporter_name",),),
+    HeirRecorded.TYPE: (("name",),),
+    PayoutRecorded.TYPE: (("payee_name",),),
 }
-
-
-def encode(event: Event, meta: EventMeta) -> tuple[str, bytes]:
-    """Return the stored (type name, bytes) of an event."""
-    return event.TYPE, _encoder.encode(_Stored(meta, event))
-
-
-def decode(type_name: str, state: bytes) -> tuple[Event, EventMeta]:
-    try:
-        decoder = _decoders[type_name]
-    except KeyError:
-        raise ValueError(f"unknown event type {type_name!r} in the log") from None
-    stored = decoder.decode(state)
-    return stored.data, stored.meta
+"""Where each type holds personal data (UU PDP 27/2022), as paths into its payload
+(``*`` is every item of a list). The log stores these values sealed
+(``ledger.codec``); everything else stays readable without the key."""

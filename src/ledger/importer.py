@@ -22,7 +22,6 @@ from uuid import UUID
 import msgspec
 from tqdm import tqdm
 
-from ledger import participant
 from ledger.csvfile import (
     CsvRows,
     Rejection,
@@ -178,7 +177,7 @@ def import_kpj(system: System, program_id: str, path: Path, actor: Actor, *,
           CsvRows(path, KPJ_COLUMNS, progress=progress) as rows):
         run = _Run("kpj", log)
         for chunk in _batches(rows, _kpj_row, run):
-            items = [(participant.stream_id(program_id, nik),
+            items = [(system.ledger.participant_id(program_id, nik),
                       Enroll(kpj=kpj, coverage_start=coverage_start, batch=batch))
                      for _, (nik, kpj) in chunk]
             results = system.ledger.enroll_batch(program_id, items, actor,

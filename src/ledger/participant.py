@@ -3,8 +3,9 @@
     awaiting_verification -> matched | mismatched -> (corrected) -> awaiting_verification
     matched -> enrolled -> lapsed (unpaid too long) -> enrolled again;  any -> terminated
 
-The stream id is derived from (program, NIK), so a village submitting the
-same NIK again lands on the same stream and never creates a second person.
+The stream id is derived from (program, keyed hash of the NIK), so a village
+submitting the same NIK again lands on the same stream and never creates a
+second person.
 Deciders here are pure: given the current state and a command they return the
 events to append, or raise a named refusal.
 """
@@ -51,8 +52,8 @@ Status = Literal["awaiting_verification", "matched", "mismatched", "enrolled", "
                  "terminated"]
 
 
-def stream_id(program_id: str, nik: str) -> uuid.UUID:
-    return uuid.uuid5(PARTICIPANT_NAMESPACE, f"participant/{program_id}/{nik}")
+def stream_id(program_id: str, nik_hash: str) -> uuid.UUID:
+    return uuid.uuid5(PARTICIPANT_NAMESPACE, f"participant/{program_id}/{nik_hash}")
 
 
 class CandidateData(msgspec.Struct, frozen=True, kw_only=True):

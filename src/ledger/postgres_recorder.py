@@ -11,7 +11,7 @@ through one multi-row INSERT (for a single row, COPY's set-up costs more than it
 saves; from about ten rows COPY is at least as fast).
 
 Why notification ids are explicit: the library lets the ``bigserial`` column pick
-them. We read ``max(notification_id)`` under the library's table lock and number
+them. We read ``max(notification_id)`` under the writers' lock and number
 the rows ourselves, max+1, max+2, ... in the order given, so the position of
 every row is known *before* it is written, and each is chained to its predecessor
 by a hash over its bytes and position (``ledger.chain``) in ``event_chain``, right
@@ -71,6 +71,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             raise ValueError(f"copy_threshold must be at least 1, not {copy_threshold}")
         super().__init__(datastore, **kwargs)
         self.copy_threshold = copy_threshold
+        # Writers queue up one at a time so that positions commit in the order they are
+        # given (see the library's _lock_table). The library takes LOCK TABLE ... IN
+        # EXCLUSIVE MODE for that, which PostgreSQL before 17 grants only to a role that
+        # may UPDATE, DELETE or TRUNCATE the table: a transaction-scoped advisory lock
+        # on the table's name serialises our writers the same way (every writer is this
+        # recorder) and lets the service's role hold no right to change history.
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout),
+            SQL("SELECT pg_advisory_xact_lock(hashtextextended({0}, 0))").format(
+                f"{self.datastore.schema}.{self.events_table_name}"),
+        ]
         table = SQL("{}.{}").format(
             Identifier(self.datastore.schema), Identifier(self.events_table_name)
         )
@@ -139,8 +150,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             self._insert_events(curs, stored_events, **kwargs)
             if not stored_events:
                 return []
-            # EXCLUSIVE lock: writers queue up, readers don't, so ids are
-            # committed in the order they are issued (see the library's _lock_table).
+            # The writers' lock (see __init__): writers queue up, readers don't, so
+            # ids are committed in the order they are issued.
             self._lock_table(curs)
             self._notify_channel(curs)  # wakes the library's subscriptions
             curs.execute(self.max_notification_id_statement)

@@ -34,6 +34,7 @@ from ledger.participant import (
     RecordVerification,
     Terminate,
 )
+from ledger.personal_data import Keyring
 from ledger.program import OpenProgram, Program, ReviseBudget, ReviseQuota
 from ledger.registry import CivilRegistry
 from ledger.rules import VerificationRules, verification_rules_on
@@ -63,9 +64,10 @@ def utc_now() -> datetime:
 
 
 class Ledger:
-    def __init__(self, store: EventStore, *, clock: Callable[[], datetime] = utc_now,
-                 attempts: int = 5) -> None:
+    def __init__(self, store: EventStore, keyring: Keyring, *,
+                 clock: Callable[[], datetime] = utc_now, attempts: int = 5) -> None:
         self._store = store
+        self._keyring = keyring
         self._clock = clock
         self._attempts = attempts
         self._programs: dict[str, tuple[Program, int]] = {}
@@ -166,8 +168,8 @@ class Ledger:
         def decide(prog: Program, state: Participant | None,
                    event: ParticipantLapsed) -> Decision:
             events = participant.lapse(state, event)
-            return events, [SeatReleased(participant_id=str(_stream_of(state, prog)),
-                                         cohort=state.data.cohort)]
+            seat = str(self.participant_id(prog.program_id, state.data.nik))
+            return events, [SeatReleased(participant_id=seat, cohort=state.data.cohort)]
 
         return self._decide_batch(program_id, list(lapses), decide, actor, command_id)
 
@@ -177,6 +179,12 @@ class Ledger:
             raise ParticipantNotFound("no such participant in this program",
                                       field="participant_id")
         return state
+
+    def participant_id(self, program_id: str, nik: str) -> UUID:
+        """The stream of the person with ``nik`` in a program. It comes from the keyed
+        hash of the NIK: an id from the NIK itself would give it away to anyone who tried
+        every NIK of a region, a few million at most."""
+        return participant.stream_id(program_id, self._keyring.nik_hash(nik))
 
     def history(self, program_id: str, participant_id: UUID) -> list[Recorded]:
         self.participant(program_id, participant_id)
@@ -200,7 +208,7 @@ class Ledger:
             outcome = _verification(prog, state, registry, today, rules)
             return events + participant.verify(state, outcome), []
 
-        items = [(participant.stream_id(program_id, _compact(row.nik)), row) for row in rows]
+        items = [(self.participant_id(program_id, _compact(row.nik)), row) for row in rows]
         return self._decide_batch(program_id, items, decide, actor, command_id)
 
     def verify_batch(self, program_id: str, participant_ids: Sequence[UUID],
@@ -222,7 +230,9 @@ class Ledger:
                      command_id: str | None = None) -> list[RowResult]:
         def decide(prog: Program, state: Participant | None, command: Enroll) -> Decision:
             events = participant.enroll(state, prog, command)
-            seat = program.allocate_seat(prog, str(_stream_of(state, prog)), state.data.cohort)
+            seat = program.allocate_seat(prog, str(self.participant_id(prog.program_id,
+                                                                       state.data.nik)),
+                                         state.data.cohort)
             return events, [seat]
 
         return self._decide_batch(program_id, list(items), decide, actor, command_id)
@@ -346,6 +356,3 @@ def _compact(nik: str) -> str:
         return nik
     return "".join(ch for ch in nik if ch not in " -.").strip()
 
-
-def _stream_of(state: Participant, prog: Program) -> UUID:
-    return participant.stream_id(prog.program_id, state.data.nik)

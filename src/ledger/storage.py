@@ -69,6 +69,16 @@ def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str],
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
 
 
+class Session(Protocol):
+    """Transactions one after another on one connection of their own."""
+
+    dialect: Dialect
+
+    def transaction(self) -> AbstractContextManager[Tx]:
+        """A read-write transaction, as ``Database.transaction``."""
+        ...
+
+
 class Database(Protocol):
     """Never open one of these while holding another: a thread that holds a pooled
     connection and waits for a second can deadlock with one queued for the first."""
@@ -86,6 +96,12 @@ class Database(Protocol):
     def select_streams(self, stream_ids: Sequence[UUID]) -> list[tuple[UUID, int, str, bytes]]:
         """(stream id, version, type name, state) of every event of these streams, in
         version order per stream: one query for many streams, for batch commands."""
+        ...
+
+    def session(self) -> AbstractContextManager[Session]:
+        """A connection outside the pool, closed at the end: for work whose TEMP tables
+        must outlast a transaction (a projection rebuild). Holding it while using the
+        pool is safe, since no one queues for it."""
         ...
 
     def close(self) -> None: ...
@@ -118,17 +134,42 @@ def sqlite_path(url: str) -> Path:
 
 
 def migrate(url: str) -> list[str]:
-    """Apply every pending migration; return the ids applied (empty when current)."""
-    if dialect_of(url) == "sqlite":
+    """Apply every pending migration; return the ids applied (empty when current).
+
+    A role that may not migrate (the service's, docs/audit.md) only reads whether the
+    schema is current, and is refused by name when it is not: yoyo would have it wait
+    for a lock it cannot take (a row it may not write) and fail with "database locked"."""
+    dialect = dialect_of(url)
+    if dialect == "sqlite":
         sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
     backend, migrations = _yoyo(url)
     try:
-        with backend.lock():
-            pending = backend.to_apply(migrations)
-            backend.apply_migrations(pending)
-        return [m.id for m in pending]
+        role, may_migrate, has_log = (
+            _migration_rights(backend) if dialect == "postgresql" else ("", True, True))
+        if may_migrate:
+            with backend.lock():
+                pending = backend.to_apply(migrations)
+                backend.apply_migrations(pending)
+            return [m.id for m in pending]
+        if has_log and not backend.to_apply(migrations):
+            return []
+        raise InvalidInput(
+            f"database role {role} may not create or alter the ledger's tables, and "
+            "migrations are pending: set LEDGER_MIGRATION_DATABASE_URL to the tables' "
+            "owner, or run `ledger db upgrade` with it (docs/audit.md)",
+            field="LEDGER_MIGRATION_DATABASE_URL")
     finally:
         backend.connection.close()
+
+
+def _migration_rights(backend: Any) -> tuple[str, bool, bool]:
+    """(current role, whether it may migrate, whether the log exists): migrations alter
+    the tables, which only their owner may, or create them, in an empty database."""
+    return backend.execute(
+        "SELECT current_user, coalesce(pg_has_role(relowner, 'USAGE'), "
+        "has_schema_privilege(current_schema(), 'CREATE')), relowner IS NOT NULL "
+        "FROM (VALUES (to_regclass('stored_events'))) AS log (oid) "
+        "LEFT JOIN pg_class USING (oid)").fetchone()
 
 
 def pending_migrations(url: str) -> list[str]:
@@ -148,9 +189,12 @@ def _yoyo(url: str) -> tuple[Any, Any]:
     return get_backend(backend_url), read_migrations(str(root / dialect), str(root / "common"))
 
 
-def open_storage(url: str, *, apply_migrations: bool = True, pool_size: int = 5) -> Storage:
+def open_storage(url: str, *, apply_migrations: bool = True, migration_url: str | None = None,
+                 pool_size: int = 5) -> Storage:
+    """Storage on ``url``; pending migrations are applied first, as ``migration_url``
+    (the tables' owner) when the service's role is not."""
     if apply_migrations:
-        migrate(url)
+        migrate(migration_url or url)
     if dialect_of(url) == "sqlite":
         from ledger.storage_sqlite import open_sqlite
 

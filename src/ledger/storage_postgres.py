@@ -11,7 +11,8 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from psycopg import Cursor
+import psycopg
+from psycopg import Connection, Cursor
 from psycopg.types.array import ListBinaryDumper
 
 from ledger.postgres_recorder import LedgerPostgresRecorder
@@ -108,8 +109,26 @@ class PostgresDatabase:
                 for r in cur.fetchall()
             ]
 
+    @contextmanager
+    def session(self) -> Iterator["PostgresSession"]:
+        pool = self._datastore.pool  # the library's pool: its connection settings
+        with psycopg.connect(pool.conninfo, autocommit=True, **pool.kwargs) as conn:
+            yield PostgresSession(conn)
+
     def close(self) -> None:
         self._datastore.close()
+
+
+class PostgresSession:
+    dialect = "postgresql"
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTx]:
+        with self._conn.transaction(), self._conn.cursor() as cur:
+            yield PostgresTx(cur)
 
 
 def open_postgres(url: str, *, pool_size: int) -> tuple[LedgerPostgresRecorder, PostgresDatabase]:

@@ -6,6 +6,7 @@ IMMEDIATE so two processes on one file queue on the busy timeout instead of
 failing when a reader upgrades to a writer.
 """
 
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,15 +88,8 @@ class SQLiteDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[SQLiteTx]:
-        with self._datastore.get_connection(commit=True) as conn:
-            cursor = conn.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
-                yield SQLiteTx(cursor)
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+        with self._datastore.get_connection(commit=True) as conn, _immediate(conn) as tx:
+            yield tx
 
     @contextmanager
     def snapshot(self) -> Iterator[SQLiteTx]:
@@ -117,8 +111,43 @@ class SQLiteDatabase:
                 rows += [(UUID(r[0]), r[1], r[2], bytes(r[3])) for r in cursor.fetchall()]
         return rows
 
+    @contextmanager
+    def session(self) -> Iterator["SQLiteSession"]:
+        conn = sqlite3.connect(self._datastore.pool.db_name, uri=True, isolation_level=None,
+                               timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        try:
+            yield SQLiteSession(conn)
+        finally:
+            conn.close()
+
     def close(self) -> None:
         self._datastore.close()
+
+
+class SQLiteSession:
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[SQLiteTx]:
+        with _immediate(self._conn) as tx:
+            yield tx
+
+
+@contextmanager
+def _immediate(conn: Any) -> Iterator[SQLiteTx]:
+    """A write transaction on ``conn`` (the library's or a plain sqlite3 connection)."""
+    cursor = conn.cursor()
+    cursor.execute("BEGIN IMMEDIATE")
+    try:
+        yield SQLiteTx(cursor)
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
 
 
 def open_sqlite(path: Path, *, pool_size: int) -> tuple[LedgerSQLiteRecorder, SQLiteDatabase]:

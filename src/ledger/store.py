@@ -14,9 +14,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from ledger import events as codec
+from ledger.codec import EventCodec
 from ledger.errors import ConcurrencyConflict
 from ledger.events import Event, EventMeta
+from ledger.personal_data import Keyring
 from ledger.storage import Storage
 
 
@@ -39,13 +40,16 @@ class StreamWrite(NamedTuple):
 
 
 class EventStore:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, keyring: Keyring) -> None:
         self._recorder = storage.recorder
         self._db = storage.db
+        self._codec = EventCodec(keyring)
+        self.keyring = keyring
+        """What the log's personal data is sealed with: projections over it need it too."""
 
     def read(self, stream_id: UUID, after_version: int = 0) -> list[Recorded]:
         return [
-            _recorded(None, s.originator_id, s.originator_version, s.topic, s.state)
+            self._recorded(None, s.originator_id, s.originator_version, s.topic, s.state)
             for s in self._recorder.select_events(stream_id, gt=after_version or None)
         ]
 
@@ -53,7 +57,7 @@ class EventStore:
         """Every event of many streams in one round trip (batch commands, imports)."""
         streams: dict[UUID, list[Recorded]] = defaultdict(list)
         for stream_id, version, type_name, state in self._db.select_streams(list(stream_ids)):
-            streams[stream_id].append(_recorded(None, stream_id, version, type_name, state))
+            streams[stream_id].append(self._recorded(None, stream_id, version, type_name, state))
         return streams
 
     def append(self, writes: Sequence[StreamWrite], meta: EventMeta) -> list[int]:
@@ -67,7 +71,7 @@ class EventStore:
             )
             for write in writes
             for offset, (type_name, state) in enumerate(
-                (codec.encode(event, meta) for event in write.events), start=1
+                (self._codec.encode(event, meta) for event in write.events), start=1
             )
         ]
         if not stored:
@@ -85,7 +89,7 @@ class EventStore:
             start=after, limit=limit, stop=upto, inclusive_of_start=False
         )
         return [
-            _recorded(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            self._recorded(n.id, n.originator_id, n.originator_version, n.topic, n.state)
             for n in notifications
         ]
 
@@ -94,7 +98,7 @@ class EventStore:
         return self._recorder.max_notification_id() or 0
 
 
-def _recorded(position: int | None, stream_id: UUID, version: int, type_name: str,
-              state: bytes) -> Recorded:
-    event, meta = codec.decode(type_name, state)
-    return Recorded(position, stream_id, version, event, meta)
+    def _recorded(self, position: int | None, stream_id: UUID, version: int, type_name: str,
+                  state: bytes) -> Recorded:
+        event, meta = self._codec.decode(type_name, state)
+        return Recorded(position, stream_id, version, event, meta)

@@ -6,10 +6,13 @@ Entry points (CLI, HTTP app, benchmarks, tests) call ``open_system`` and
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from ledger.claims import Claims
 from ledger.contributions import Contributions
+from ledger.errors import KeysUnusable
+from ledger.personal_data import Keyring, load_keyring
 from ledger.service import Ledger
 from ledger.settings import Settings
 from ledger.storage import Database, Storage, open_storage
@@ -28,6 +31,7 @@ T = TypeVar("T")
 class System:
     settings: Settings
     storage: Storage
+    keyring: Keyring
     store: EventStore
     ledger: Ledger
     contributions: Contributions
@@ -44,19 +48,25 @@ class System:
         self.close()
 
 
-def read_models() -> list[Projection]:
+def read_models(keyring: Keyring) -> list[Projection]:
     """Every projection, in the order they apply a batch: contributions reads what the
     programs and participants projections write."""
-    return [ProgramsProjection(), ParticipantsProjection(), ContributionsProjection(),
+    return [ProgramsProjection(), ParticipantsProjection(keyring), ContributionsProjection(),
             ClaimsProjection()]
 
 
 def open_system(settings: Settings, *, apply_migrations: bool = True) -> System:
     storage = open_storage(settings.database_url, apply_migrations=apply_migrations,
-                           pool_size=settings.pool_size)
-    store = EventStore(storage)
-    runner = ProjectionRunner(store, storage.db, read_models())
-    ledger = Ledger(store)
+                           migration_url=settings.migration_url, pool_size=settings.pool_size)
+    try:
+        keyring = load_keyring(settings.keys_json, settings.key_file, settings.data_dir)
+        _check_keys(storage.db, keyring)
+    except BaseException:
+        storage.close()
+        raise
+    store = EventStore(storage, keyring)
+    runner = ProjectionRunner(store, storage.db, read_models(keyring))
+    ledger = Ledger(store, keyring)
 
     def caught_up(read: Callable[[Database, str], T]) -> Callable[[str], T]:
         """A read-model port that first applies every event already in the log, so a
@@ -66,8 +76,35 @@ def open_system(settings: Settings, *, apply_migrations: bool = True) -> System:
             return read(storage.db, key)
         return port
 
-    contributions = Contributions(store, ledger, caught_up(views.roster),
+    contributions = Contributions(store, ledger,
+                                  caught_up(partial(views.roster, unseal=keyring.unseal)),
                                   caught_up(views.paid_months))
     claims = Claims(store, ledger, caught_up(views.paid_months_of))
-    return System(settings=settings, storage=storage, store=store, ledger=ledger,
+    return System(settings=settings, storage=storage, keyring=keyring, store=store,
+                  ledger=ledger,
                   contributions=contributions, claims=claims, projections=runner)
+
+
+def _check_keys(db: Database, keyring: Keyring) -> None:
+    """Refuse keys other than those this ledger's data was sealed with, and a keyring
+    that lacks one of them, before anything is read or written: a wrong key found later
+    would be unreadable rows, or worse, NIK hashes that match nobody. A key the ledger
+    has not seen yet (the first run, a rotation) is remembered in the same transaction
+    that checks, so two processes starting together with different keys cannot both be
+    accepted, and a refused keyring leaves nothing behind."""
+    held = keyring.fingerprints
+    with db.transaction() as tx:
+        tx.executemany("INSERT INTO key_fingerprints (key_name, fingerprint) "
+                       "VALUES (:key_name, :fingerprint) ON CONFLICT (key_name) DO NOTHING",
+                       [{"key_name": name, "fingerprint": fingerprint}
+                        for name, fingerprint in held.items()])
+        known = {row["key_name"]: row["fingerprint"] for row in tx.fetchall(
+            "SELECT key_name, fingerprint FROM key_fingerprints")}
+        wrong = sorted(name for name, fingerprint in held.items() if known[name] != fingerprint)
+        missing = sorted(set(known) - set(held))
+        if wrong or missing:
+            raise KeysUnusable(
+                "the personal-data keys are not this ledger's: "
+                + "; ".join([f"{name} differs from the one its data was sealed with"
+                             for name in wrong] + [f"{name} is missing" for name in missing])
+                + " (LEDGER_KEYS, LEDGER_KEY_FILE or keys.json in the data directory)")

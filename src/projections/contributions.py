@@ -27,14 +27,15 @@ from ledger.events import (
     PaymentReversed,
     RefundRecorded,
 )
+from ledger.personal_data import masked_nik
 from ledger.storage import Tx
 from ledger.store import Recorded
 from projections.sql import chunks
 
 MASK_MONTHS = 62
 """Months a mask can hold (a signed 64-bit integer); later months are not tracked."""
-MONTH_COLUMNS = ("program_id", "bill_id", "line_no", "period", "participant_id", "nik",
-                 "amount_idr", "rule_version", "flags")
+MONTH_COLUMNS = ("program_id", "bill_id", "line_no", "period", "participant_id",
+                 "nik_masked", "amount_idr", "rule_version", "flags")
 """What a bill line's month starts with; payment_ref, paid_on, refund_ref and refunded_on
 start NULL (their default), so they are left out of the bill's 35,000-row COPY."""
 _EVENTS = (BillIssued, PaymentRecorded, PaymentReversed, RefundRecorded, ParticipantEnrolled,
@@ -89,13 +90,14 @@ def _issued(tx: Tx, recorded: Recorded, event: BillIssued) -> None:
     for number, line in enumerate(event.lines, start=1):
         monthly = line.amount_idr // line.months
         flags = " ".join(line.flags)
+        nik = masked_nik(line.nik) if line.nik else ""
         months = (line.first_period,) if line.months == 1 else periods.span(
             line.first_period, line.months)
         for period in months:
             billed[period] += monthly
             rows.append({"program_id": program_id, "bill_id": bill_id,
                          "line_no": number, "period": period,
-                         "participant_id": line.participant_id, "nik": line.nik,
+                         "participant_id": line.participant_id, "nik_masked": nik,
                          "amount_idr": monthly, "rule_version": line.rule_version,
                          "flags": flags})
     tx.insert_many("contribution_months", MONTH_COLUMNS, rows)
@@ -218,7 +220,8 @@ def _enrolled(tx: Tx, enrolled: list[tuple[str, ParticipantEnrolled]]) -> None:
         condition, params = tx.any_of("s.participant_id", chunk)
         for row in tx.fetchall(
                 "SELECT s.participant_id AS participant_id, s.program_id AS program_id, "
-                "s.nik AS nik, p.coverage_start AS window_start FROM participant_status s "
+                "s.nik_hash AS nik_hash, s.nik_masked AS nik_masked, "
+                "p.coverage_start AS window_start FROM participant_status s "
                 "JOIN program_summary p ON p.program_id = s.program_id "
                 f"WHERE {condition}", params):
             people[row["participant_id"]] = row
@@ -227,20 +230,23 @@ def _enrolled(tx: Tx, enrolled: list[tuple[str, ParticipantEnrolled]]) -> None:
         person = people[participant_id]
         base = periods.of(date.fromisoformat(person["window_start"]))
         rows.append({"participant_id": participant_id, "program_id": person["program_id"],
-                     "nik": person["nik"], "base": base, "first": _clamped(
+                     "nik_hash": person["nik_hash"], "nik_masked": person["nik_masked"],
+                     "base": base, "first": _clamped(
                          periods.months_from(base, periods.of(event.coverage_start)), 0)})
     tx.executemany(
-        "INSERT INTO member_months (participant_id, program_id, nik, base_period, first_idx, "
-        "end_idx, end_reason, paid_mask, covered_mask, double_mask, nik_shared) VALUES "
-        "(:participant_id, :program_id, :nik, :base, :first, NULL, NULL, 0, 0, 0, 0) "
+        "INSERT INTO member_months (participant_id, program_id, nik_hash, nik_masked, "
+        "base_period, first_idx, end_idx, end_reason, paid_mask, covered_mask, double_mask, "
+        "nik_shared) VALUES (:participant_id, :program_id, :nik_hash, :nik_masked, :base, "
+        ":first, NULL, NULL, 0, 0, 0, 0) "
         "ON CONFLICT (participant_id) "
         "DO UPDATE SET first_idx = excluded.first_idx, end_idx = NULL, end_reason = NULL",
         rows)
-    for chunk in chunks(sorted({row["nik"] for row in rows})):
-        condition, params = tx.any_of("nik", chunk)
+    for chunk in chunks(sorted({row["nik_hash"] for row in rows})):
+        condition, params = tx.any_of("nik_hash", chunk)
         tx.execute(
             f"UPDATE member_months SET nik_shared = 1 WHERE {condition} AND nik_shared = 0 "
-            "AND EXISTS (SELECT 1 FROM member_months o WHERE o.nik = member_months.nik "
+            "AND EXISTS (SELECT 1 FROM member_months o "
+            "WHERE o.nik_hash = member_months.nik_hash "
             "AND o.program_id <> member_months.program_id)", params)
 
 

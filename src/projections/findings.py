@@ -43,10 +43,10 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
     program_id: str
     participant_id: str | None
-    nik: str | None
     periods: list[str]
     amount_idr: int
     detail: str
+    nik_masked: str | None = None
     bill_id: str | None = None
 
 
@@ -72,8 +72,8 @@ def _member_findings(tx: Tx, program_id: str, base: str, window_end: str,
                      as_of: date) -> list[Finding]:
     due_mask = _due_mask(base, window_end, as_of)
     rows = tx.fetchall(
-        "SELECT participant_id, nik, first_idx, end_idx, end_reason, paid_mask, covered_mask, "
-        "double_mask FROM member_months WHERE program_id = :program_id AND ("
+        "SELECT participant_id, nik_masked, first_idx, end_idx, end_reason, paid_mask, "
+        "covered_mask, double_mask FROM member_months WHERE program_id = :program_id AND ("
         "double_mask <> 0 OR paid_mask <> covered_mask "
         "OR (end_idx IS NOT NULL AND (paid_mask >> (end_idx + 1)) <> 0) "
         "OR (end_idx IS NULL AND (:due & ~covered_mask "
@@ -84,7 +84,7 @@ def _member_findings(tx: Tx, program_id: str, base: str, window_end: str,
                               or row["end_idx"] is not None])
     found = []
     for row in rows:
-        pid, nik = row["participant_id"], row["nik"]
+        pid, nik = row["participant_id"], row["nik_masked"]
         end = row["end_idx"]
         after_end = row["paid_mask"] >> (end + 1) << (end + 1) if end is not None else 0
         late = row["paid_mask"] & ~row["covered_mask"] & ~after_end
@@ -94,20 +94,20 @@ def _member_findings(tx: Tx, program_id: str, base: str, window_end: str,
             died = row["end_reason"] == "died"
             found.append(Finding(
                 kind="paid_after_death" if died else "paid_after_end", program_id=program_id,
-                participant_id=pid, nik=nik, periods=months,
+                participant_id=pid, nik_masked=nik, periods=months,
                 amount_idr=sum(sum(money.get(p, [])) for p in months),
                 detail=f"paid for {len(months)} month(s) after membership ended "
                        f"({row['end_reason']}); refund due to the payer"))
         if late:
             months = _periods(base, late)
             found.append(Finding(
-                kind="paid_too_late", program_id=program_id, participant_id=pid, nik=nik,
+                kind="paid_too_late", program_id=program_id, participant_id=pid, nik_masked=nik,
                 periods=months, amount_idr=sum(sum(money.get(p, [])) for p in months),
                 detail="paid after the arrears window closed: no cover bought; refund due"))
         if row["double_mask"]:
             months = _periods(base, row["double_mask"])
             found.append(Finding(
-                kind="double_payment", program_id=program_id, participant_id=pid, nik=nik,
+                kind="double_payment", program_id=program_id, participant_id=pid, nik_masked=nik,
                 periods=months, amount_idr=sum(sum(money.get(p, [])[1:]) for p in months),
                 detail="the same participant-month paid more than once in this program"))
         if end is None:
@@ -115,7 +115,7 @@ def _member_findings(tx: Tx, program_id: str, base: str, window_end: str,
             if gap:
                 months = _periods(base, gap)
                 found.append(Finding(
-                    kind="unpaid_active", program_id=program_id, participant_id=pid, nik=nik,
+                    kind="unpaid_active", program_id=program_id, participant_id=pid, nik_masked=nik,
                     periods=months,
                     amount_idr=sum(tariffs.tariff_for(p, FULL_TARIFF_SOURCE).amount_idr
                                    for p in months),
@@ -128,10 +128,11 @@ def _across_programs(tx: Tx, program_id: str) -> list[Finding]:
     """Only members whose NIK another program enrolled too (``nik_shared``) can be paid
     twice across programs: an index holds those few, so no join over every member."""
     rows = tx.fetchall(
-        "SELECT a.participant_id AS participant_id, a.nik AS nik, a.base_period AS base, "
+        "SELECT a.participant_id AS participant_id, a.nik_masked AS nik_masked, "
+        "a.base_period AS base, "
         "a.paid_mask AS paid, b.program_id AS other_program, b.base_period AS other_base, "
         "b.paid_mask AS other_paid FROM member_months a JOIN member_months b "
-        "ON b.nik = a.nik AND b.program_id <> a.program_id "
+        "ON b.nik_hash = a.nik_hash AND b.program_id <> a.program_id "
         "WHERE a.program_id = :program_id AND a.nik_shared = 1 AND a.paid_mask <> 0 "
         "AND b.paid_mask <> 0", {"program_id": program_id})
     overlaps = []
@@ -143,7 +144,7 @@ def _across_programs(tx: Tx, program_id: str) -> list[Finding]:
     amounts = _paid_amounts(tx, [row["participant_id"] for row, _ in overlaps])
     return [Finding(
         kind="double_payment_programs", program_id=program_id,
-        participant_id=row["participant_id"], nik=row["nik"], periods=both,
+        participant_id=row["participant_id"], nik_masked=row["nik_masked"], periods=both,
         amount_idr=sum(sum(amounts[row["participant_id"]].get(p, [])) for p in both),
         detail=f"the same NIK is paid for these months by program {row['other_program']} too")
         for row, both in overlaps]
@@ -151,7 +152,7 @@ def _across_programs(tx: Tx, program_id: str) -> list[Finding]:
 
 def _flagged_lines(tx: Tx, program_id: str) -> list[Finding]:
     rows = tx.fetchall(
-        "SELECT bill_id, line_no, period, participant_id, nik, amount_idr, flags "
+        "SELECT bill_id, line_no, period, participant_id, nik_masked, amount_idr, flags "
         "FROM contribution_months WHERE program_id = :program_id AND flags <> '' "
         "AND payment_ref IS NOT NULL AND refund_ref IS NULL ORDER BY bill_id, line_no, period",
         {"program_id": program_id})
@@ -161,7 +162,7 @@ def _flagged_lines(tx: Tx, program_id: str) -> list[Finding]:
         if kinds:
             lines[(row["bill_id"], row["line_no"], kinds[0])].append(row)
     return [Finding(kind=kind, program_id=program_id, participant_id=group[0]["participant_id"],
-                    nik=group[0]["nik"], periods=[r["period"] for r in group],
+                    nik_masked=group[0]["nik_masked"], periods=[r["period"] for r in group],
                     amount_idr=sum(r["amount_idr"] for r in group), bill_id=bill_id,
                     detail=f"line {line_no} of bill {bill_id} paid although flagged "
                            f"{group[0]['flags']}")
@@ -183,7 +184,7 @@ def _bill_mismatches(tx: Tx, program_id: str) -> list[Finding]:
         if row["not_tariff_idr"]:
             reasons.append(f"lines worth Rp{row['not_tariff_idr']:,} are not at the tariff")
         found.append(Finding(
-            kind="bill_amount_mismatch", program_id=program_id, participant_id=None, nik=None,
+            kind="bill_amount_mismatch", program_id=program_id, participant_id=None,
             periods=periods.span(row["first_period"], row["months"]), bill_id=row["bill_id"],
             amount_idr=abs(row["stated_total_idr"] - row["billed_idr"])
             + row["not_tariff_idr"], detail=f"bill {row['bill_id']} " + " and ".join(reasons)))
@@ -201,7 +202,7 @@ def _beyond_quota(tx: Tx, program_id: str, quota_total: int) -> list[Finding]:
     enrolled = sum(c["enrolled"] for c in cohorts)
     if enrolled > quota_total:
         over.insert(0, ("the program", enrolled, quota_total))
-    return [Finding(kind="beyond_quota", program_id=program_id, participant_id=None, nik=None,
+    return [Finding(kind="beyond_quota", program_id=program_id, participant_id=None,
                     periods=[], amount_idr=0,
                     detail=f"{what} has {n:,} enrolled against a quota of {quota:,}")
             for what, n, quota in over]
@@ -213,7 +214,7 @@ def _beyond_budget(tx: Tx, program_id: str) -> list[Finding]:
         "COALESCE(b.amount_idr, 0) AS budget FROM program_funding f LEFT JOIN program_budget b "
         "ON b.program_id = f.program_id AND b.funding_source = f.funding_source "
         "WHERE f.program_id = :program_id", {"program_id": program_id})
-    return [Finding(kind="beyond_budget", program_id=program_id, participant_id=None, nik=None,
+    return [Finding(kind="beyond_budget", program_id=program_id, participant_id=None,
                     periods=[], amount_idr=int(row["spent"]) - int(row["budget"]),
                     detail=f"{row['funding_source']} paid Rp{int(row['spent']):,} against a "
                            f"budget of Rp{int(row['budget']):,}")

@@ -3,10 +3,12 @@
 Owns ``participant_status`` (one row per person), ``participant_reasons`` (why
 a candidate is not matched, one row per reason, for the backlog) and
 ``program_cohort_status`` (how many participants of each program cohort stand
-in each status). A batch loads the rows it touches once (those of streams new in
-the batch cannot exist yet), evolves them in memory and writes them back in a few
-statements, which is what lets an import of tens of thousands of rows keep up
-with the log.
+in each status). Personal data stays sealed here as in the log: the NIK is kept
+as its keyed hash (lookups, cross-program joins), its masked form (display) and
+sealed (billing needs it whole); name and birth date sealed. A batch loads the
+rows it touches once (those of streams new in the batch cannot exist yet),
+evolves them in memory and writes them back in a few statements, which is what
+lets an import of tens of thousands of rows keep up with the log.
 """
 
 from collections import Counter
@@ -21,19 +23,20 @@ from ledger.events import (
     ParticipantTerminated,
     VerificationRecorded,
 )
+from ledger.personal_data import Keyring, masked_nik
 from ledger.storage import Tx
 from ledger.store import Recorded
 from projections.sql import chunks
 
 COLUMNS = (
-    "participant_id", "program_id", "nik", "full_name", "birth_date", "sex", "village",
-    "submitted_by", "occupation", "cohort", "status", "name_score", "kpj", "coverage_start",
-    "enrollment_batch", "termination_reason", "terminated_on", "submissions", "version",
-    "updated_position",
+    "participant_id", "program_id", "nik_hash", "nik_masked", "nik_sealed", "full_name_sealed",
+    "birth_date_sealed", "sex", "village", "submitted_by", "occupation", "cohort", "status",
+    "name_score", "kpj", "coverage_start", "enrollment_batch", "termination_reason",
+    "terminated_on", "submissions", "version", "updated_position",
 )
 STATUSES = ("awaiting_verification", "matched", "mismatched", "enrolled", "lapsed",
             "terminated")
-_CORRECTABLE = ("full_name", "birth_date", "sex", "village", "occupation", "cohort")
+_CORRECTABLE = ("sex", "village", "occupation", "cohort")
 _PARTICIPANT_EVENTS = (CandidateSubmitted, CandidateCorrected, VerificationRecorded,
                        ParticipantEnrolled, ParticipantLapsed, ParticipantTerminated)
 # Events after which the reasons are the event's own (none, for all but a verification).
@@ -44,6 +47,9 @@ _REASON_EVENTS = (VerificationRecorded, CandidateSubmitted, CandidateCorrected,
 class ParticipantsProjection:
     name = "participants"
     tables = ("participant_status", "participant_reasons", "program_cohort_status")
+
+    def __init__(self, keyring: Keyring) -> None:
+        self._keyring = keyring
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:
         relevant = [r for r in batch if isinstance(r.event, _PARTICIPANT_EVENTS)]
@@ -56,7 +62,7 @@ class ParticipantsProjection:
         reasons: dict[str, list[tuple[str, str]]] = {}
         for recorded in relevant:
             pid = ids[recorded.stream_id]
-            rows[pid] = _evolve(rows.get(pid), pid, recorded)
+            rows[pid] = _evolve(rows.get(pid), pid, recorded, self._keyring)
             if isinstance(recorded.event, _REASON_EVENTS):
                 reasons[pid] = [(r.code, r.detail) for r in getattr(recorded.event, "reasons", [])]
         tx.insert_many("participant_status", COLUMNS,
@@ -91,21 +97,26 @@ def _load(tx: Tx, ids: list[str]) -> dict[str, dict]:
     return rows
 
 
-def _evolve(row: dict | None, pid: str, recorded: Recorded) -> dict:
+def _evolve(row: dict | None, pid: str, recorded: Recorded, keyring: Keyring) -> dict:
     """The row after ``recorded``, changed in place: rows are this batch's own copies."""
     event = recorded.event
     if isinstance(event, CandidateSubmitted):
         submissions = row["submissions"] + 1 if row else 1
         row = row or dict.fromkeys(COLUMNS)
-        row.update(participant_id=pid, program_id=event.program_id, nik=event.nik,
-                   full_name=event.full_name, birth_date=event.birth_date.isoformat(),
+        row.update(participant_id=pid, program_id=event.program_id,
+                   nik_hash=keyring.nik_hash(event.nik), nik_masked=masked_nik(event.nik),
+                   nik_sealed=keyring.seal(event.nik),
+                   full_name_sealed=keyring.seal(event.full_name),
+                   birth_date_sealed=keyring.seal(event.birth_date.isoformat()),
                    sex=event.sex, village=event.village, submitted_by=event.submitted_by,
                    occupation=event.occupation, cohort=event.cohort,
                    status="awaiting_verification", name_score=None, submissions=submissions)
     elif isinstance(event, CandidateCorrected):
         changes = {f: getattr(event, f) for f in _CORRECTABLE if getattr(event, f) is not None}
-        if "birth_date" in changes:
-            changes["birth_date"] = changes["birth_date"].isoformat()
+        if event.full_name is not None:
+            changes["full_name_sealed"] = keyring.seal(event.full_name)
+        if event.birth_date is not None:
+            changes["birth_date_sealed"] = keyring.seal(event.birth_date.isoformat())
         row.update(changes, status="awaiting_verification", name_score=None)
     elif isinstance(event, VerificationRecorded):
         row.update(status=event.outcome, name_score=event.name_score)

@@ -152,7 +152,7 @@ def _read_models(system: System, month: str | None,
         system.projections.catch_up(upto=head)
         yield system.storage.db, today, head
         return
-    with replayed(system.store, read_models(), position) as db:
+    with replayed(system.store, read_models(system.keyring), position) as db:
         yield db, today, position
 
 
@@ -203,9 +203,9 @@ def findings_sections(report: FindingsReport) -> list[Section]:
     return [
         Section("Summary", ("item", "value"), summary),
         Section("Findings by kind", ("kind", "findings", "amount_idr"), by_kind),
-        Section("Findings", ("kind", "participant_id", "nik", "bill_id", "periods",
+        Section("Findings", ("kind", "participant_id", "nik_masked", "bill_id", "periods",
                              "amount_idr", "detail"),
-                [(f.kind, f.participant_id, f.nik, f.bill_id, _runs(f.periods),
+                [(f.kind, f.participant_id, f.nik_masked, f.bill_id, _runs(f.periods),
                   f.amount_idr, f.detail) for f in report.findings]),
     ]
 

@@ -4,6 +4,7 @@ Each function runs plain SQL against the read-model tables and returns plain
 dicts; nothing here touches the event log.
 """
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -15,9 +16,11 @@ from ledger.storage import Database
 from projections.participants import STATUSES
 
 PARTICIPANT_COLUMNS = (
-    "participant_id", "program_id", "nik", "full_name", "birth_date", "sex", "village",
-    "submitted_by", "occupation", "cohort", "status", "name_score", "kpj", "coverage_start",
-    "enrollment_batch", "termination_reason", "terminated_on", "submissions", "version",
+    "participant_id", "program_id", "nik_masked", "nik_sealed", "full_name_sealed",
+    "birth_date_sealed", "sex",
+    "village", "submitted_by", "occupation", "cohort", "status", "name_score", "kpj",
+    "coverage_start", "enrollment_batch", "termination_reason", "terminated_on", "submissions",
+    "version",
 )
 
 
@@ -102,12 +105,14 @@ def participant(db: Database, program_id: str, participant_id: str) -> dict[str,
 
 def participants(db: Database, program_id: str, *, status: str | None = None,
                  reason: str | None = None, village: str | None = None,
-                 cohort: str | None = None, after: str | None = None,
-                 limit: int = 50) -> list[dict[str, Any]]:
-    """One page, ordered by participant id; pass the last id as ``after`` for the next."""
+                 cohort: str | None = None, nik_hash: str | None = None,
+                 after: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """One page, ordered by participant id; pass the last id as ``after`` for the next.
+    A NIK is looked up by its keyed hash: the read model holds no NIK to compare with."""
     clauses = ["p.program_id = :program_id"]
     params: dict[str, Any] = {"program_id": program_id, "limit": limit}
-    for column, value in (("status", status), ("village", village), ("cohort", cohort)):
+    for column, value in (("status", status), ("village", village), ("cohort", cohort),
+                          ("nik_hash", nik_hash)):
         if value is not None:
             clauses.append(f"p.{column} = :{column}")
             params[column] = value
@@ -138,11 +143,12 @@ def participant_ids_with_status(db: Database, program_id: str, status: str, *,
     return [row["participant_id"] for row in rows]
 
 
-def roster(db: Database, program_id: str) -> list[RosterEntry]:
-    """Every participant of a program as billing needs them (``ledger.bill``)."""
+def roster(db: Database, program_id: str, unseal: Callable[[str], str]) -> list[RosterEntry]:
+    """Every participant of a program as billing needs them (``ledger.bill``), the NIK
+    opened with ``unseal`` (a bill line names its person as BPJS TK does)."""
     with db.snapshot() as tx:
         rows = tx.fetchall(
-            "SELECT s.participant_id AS participant_id, s.nik AS nik, s.kpj AS kpj, "
+            "SELECT s.participant_id AS participant_id, s.nik_sealed AS nik_sealed, s.kpj AS kpj, "
             "s.status AS status, s.occupation AS occupation, s.coverage_start AS coverage_start, "
             "s.terminated_on AS terminated_on, s.termination_reason AS termination_reason, "
             "m.base_period AS base_period, m.end_idx AS end_idx, m.end_reason AS end_reason "
@@ -159,10 +165,21 @@ def roster(db: Database, program_id: str) -> list[RosterEntry]:
             days[ended] = _day(ended)
         lapsed = row["end_reason"] == "lapsed"
         entries.append(RosterEntry(
-            row["participant_id"], row["nik"], row["kpj"], "lapsed" if lapsed else row["status"],
-            row["occupation"], days[started], days[ended], row["termination_reason"],
+            row["participant_id"], unseal(row["nik_sealed"]), row["kpj"],
+            "lapsed" if lapsed else row["status"], row["occupation"], days[started],
+            days[ended], row["termination_reason"],
             periods.shift(row["base_period"], row["end_idx"] + 1) if lapsed else None))
     return entries
+
+
+def lapsed_from(db: Database, program_id: str) -> dict[str, str]:
+    """Participant -> the first unpaid month of a lapsed membership."""
+    with db.snapshot() as tx:
+        rows = tx.fetchall("SELECT participant_id, base_period, end_idx FROM member_months "
+                           "WHERE program_id = :program_id AND end_reason = 'lapsed'",
+                           {"program_id": program_id})
+    return {row["participant_id"]: periods.shift(row["base_period"], row["end_idx"] + 1)
+            for row in rows}
 
 
 def paid_months(db: Database, program_id: str) -> dict[str, dict[str, date]]:
@@ -210,7 +227,7 @@ def bill_lines(db: Database, program_id: str, bill_id: str, *, limit: int,
     (a payment settles whole lines, so a line's months share one payment)."""
     with db.snapshot() as tx:
         return tx.fetchall(
-            "SELECT line_no, MIN(participant_id) AS participant_id, MIN(nik) AS nik, "
+            "SELECT line_no, MIN(participant_id) AS participant_id, MIN(nik_masked) AS nik_masked, "
             "MIN(period) AS first_period, COUNT(*) AS months, "
             "CAST(SUM(amount_idr) AS BIGINT) AS amount_idr, MIN(rule_version) AS rule_version, "
             "MIN(flags) AS flags, MIN(payment_ref) AS payment_ref, MIN(paid_on) AS paid_on, "

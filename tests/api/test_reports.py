@@ -101,14 +101,14 @@ def test_findings_name_the_unpaid_months_with_niks_masked_in_every_format(march_
     found = march_paid.get(f"{REPORTS}/findings").json()["findings"]
     assert {f["kind"] for f in found} == {"unpaid_active"}
     assert len(found) == 3 and all(f["periods"][0] == "2024-04" for f in found)
-    assert all(f["nik"].count("*") == 6 for f in found)
+    assert all(f["nik_masked"].count("*") == 6 for f in found)
     for body in (as_csv.content, as_xlsx.content):
         assert SITI_NIK.encode() not in body
     table = sections(as_csv.content)
     assert table["Findings by kind"][1][:2] == ["unpaid_active", "3"]
     book = openpyxl.load_workbook(io.BytesIO(as_xlsx.content))
     rows = list(book["Findings"].values)
-    assert rows[0] == ("kind", "participant_id", "nik", "bill_id", "periods", "amount_idr",
+    assert rows[0] == ("kind", "participant_id", "nik_masked", "bill_id", "periods", "amount_idr",
                        "detail")
     assert all(isinstance(row[5], int) and row[5] > 0 for row in rows[1:])
 

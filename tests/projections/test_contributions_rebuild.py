@@ -110,5 +110,5 @@ def test_rebuilt_and_replayed_read_models_equal_the_incremental_ones(system, his
 
     assert snapshot(system) == incremental
     assert reports(system.storage.db, program) == live
-    with replayed(system.store, read_models(), system.store.head()) as db:
+    with replayed(system.store, read_models(system.keyring), system.store.head()) as db:
         assert reports(db, program) == live

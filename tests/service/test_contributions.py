@@ -186,7 +186,7 @@ def test_the_budget_as_of_a_position_is_replayed_by_the_same_projections(system,
     system.contributions.record_payment(PROGRAM, "2024-04", RecordPayment(
         payment_ref="SP2D-04", paid_on=date(2024, 4, 10), amount_idr=50_400), FINANCE)
 
-    with replayed(system.store, read_models(), then) as db, db.snapshot() as tx:
+    with replayed(system.store, read_models(system.keyring), then) as db, db.snapshot() as tx:
         past = budget_summary(tx, PROGRAM, date(2024, 3, 31))
     now = read(system, budget_summary, date(2024, 4, 30))
 

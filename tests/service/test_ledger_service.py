@@ -14,6 +14,7 @@ from ledger.service import Actor, Ledger
 from ledger.storage import open_storage
 from ledger.store import EventStore
 from ledger.verification import RegistryRecord
+from tests.keys import KEYRING
 from tests.unit.scenario import KOTAMOBAGU_OPENED, siti
 
 CLERK = Actor("clerk-1", "enrollment_clerk")
@@ -27,7 +28,7 @@ def clock() -> datetime:
 @pytest.fixture
 def ledger(db_url):
     storage = open_storage(db_url)
-    yield Ledger(EventStore(storage), clock=clock)
+    yield Ledger(EventStore(storage, KEYRING), KEYRING, clock=clock)
     storage.close()
 
 
@@ -96,7 +97,7 @@ def test_enrollment_takes_a_seat_and_termination_gives_it_back(ledger):
 def test_two_clerks_racing_for_the_last_seat_cannot_both_enroll(db_url):
     """Each clerk has their own process-like service instance on the same database."""
     storages = [open_storage(db_url) for _ in range(2)]
-    clerks = [Ledger(EventStore(s), clock=clock) for s in storages]
+    clerks = [Ledger(EventStore(s, KEYRING), KEYRING, clock=clock) for s in storages]
     clerks[0].open_program(with_quota(1), CLERK)
     first, second = siti(), siti(nik="7174014503850002", full_name="Fitri Manoppo")
     pids = [clerks[0].submit("kotamobagu-2024", c, CLERK).participant_id

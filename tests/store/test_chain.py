@@ -20,6 +20,7 @@ from ledger import audit, chain
 from ledger.events import EventMeta, SeatAllocated
 from ledger.storage import open_storage
 from ledger.store import EventStore, StreamWrite
+from tests.keys import KEYRING
 
 META = EventMeta(actor_id="clerk-1", actor_role="enrollment_clerk",
                  recorded_at=datetime(2024, 3, 1, 8, 0, tzinfo=UTC))
@@ -27,8 +28,8 @@ CHAIN_MODULE = Path(chain.__file__)
 
 
 @pytest.fixture
-def storage(db_url):
-    storage = open_storage(db_url)
+def storage(owner_db_url):
+    storage = open_storage(owner_db_url)
     yield storage
     storage.close()
 
@@ -36,7 +37,7 @@ def storage(db_url):
 @pytest.fixture
 def log(storage) -> EventStore:
     """Given a log of 12 events: a batch of ten on one stream, then two single ones."""
-    store = EventStore(storage)
+    store = EventStore(storage, KEYRING)
     stream = uuid.uuid4()
     store.append([StreamWrite(stream, 0, [seat(n) for n in range(10)])], META)
     store.append([StreamWrite(stream, 10, [seat(10)])], META)
@@ -121,7 +122,7 @@ def test_an_event_inserted_outside_the_ledger_is_caught(storage, log):
 
 def test_a_digest_proves_a_prefix_unchanged_even_when_the_chain_was_recomputed(storage, log):
     kept = audit.digest(storage.db)
-    EventStore(storage).append([StreamWrite(uuid.uuid4(), 0, [seat(12)])], META)
+    EventStore(storage, KEYRING).append([StreamWrite(uuid.uuid4(), 0, [seat(12)])], META)
     assert audit.verify_digest(storage.db, kept).ok
 
     column = position_column(storage)
@@ -173,7 +174,7 @@ def test_events_recorded_before_the_chain_existed_are_chained_on_the_next_append
                                   else "") + ") VALUES (:stream, :version, 't', :state"
                        + (", :version" if storage.dialect == "postgresql" else "") + ")",
                        {"stream": _stream_text(storage), "version": version, "state": b"{}"})
-    EventStore(storage).append([StreamWrite(uuid.uuid4(), 0, [seat(1)])], META)
+    EventStore(storage, KEYRING).append([StreamWrite(uuid.uuid4(), 0, [seat(1)])], META)
 
     verdict = audit.verify(storage.db)
     assert verdict.ok and verdict.events == 3

@@ -10,6 +10,7 @@ from ledger.errors import ConcurrencyConflict
 from ledger.events import EventMeta, SeatAllocated, SeatReleased
 from ledger.storage import open_storage, pending_migrations
 from ledger.store import EventStore, StreamWrite
+from tests.keys import KEYRING
 
 META = EventMeta(actor_id="clerk-1", actor_role="enrollment_clerk",
                  recorded_at=datetime(2024, 3, 1, 8, 0, tzinfo=UTC), command_id="cmd-1")
@@ -24,7 +25,7 @@ def storage(db_url):
 
 @pytest.fixture
 def store(storage):
-    return EventStore(storage)
+    return EventStore(storage, KEYRING)
 
 
 def seat(n: int) -> SeatAllocated:

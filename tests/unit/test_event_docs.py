@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ledger.bill import LINE_FLAGS
 from ledger.claim import DOCUMENTS
-from ledger.events import EVENT_TYPES, EventMeta
+from ledger.events import EVENT_TYPES, PERSONAL_FIELDS, EventMeta
 from ledger.verification import REASON_CODES
 
 DOC = (Path(__file__).parents[2] / "docs" / "events.md").read_text(encoding="utf-8")
@@ -57,3 +57,12 @@ def test_every_claim_document_is_listed_in_the_claims_guide():
     guide = (Path(__file__).parents[2] / "docs" / "claims.md").read_text(encoding="utf-8")
     table = guide.split("| code | document |")[1].split("\n\n")[0]
     assert dict(re.findall(r"^\| `([a-z_0-9]+)` \| (.+?) \|$", table, re.M)) == DOCUMENTS
+
+
+def test_the_sealed_fields_are_documented_exactly():
+    table = DOC.split("## Personal data (sealed)")[1].split("\n## ")[0]
+    documented = {name: tuple(tuple(path.split(".")) for path in re.findall(r"`([a-z_.*]+)`",
+                                                                           fields))
+                  for name, fields in re.findall(r"^\| `([a-z_.0-9]+)` \| (.+?) \|$", table,
+                                                 re.M)}
+    assert documented == PERSONAL_FIELDS

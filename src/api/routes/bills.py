@@ -21,7 +21,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
 
 from api.dependencies import participant_uuid
-from api.privacy import mask_nik
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS, problem_responses
 from api.routes.imports import MAX_UPLOAD_BODY_BYTES
 from ledger import coverage, periods
@@ -252,8 +251,7 @@ class MembershipController(Controller):
                                field="as_of")
         results = system.contributions.record_lapses(program_id, data.as_of, actor, command_id)
         system.projections.catch_up()
-        lapsed_from = {entry.participant_id: entry.lapsed_from
-                       for entry in views.roster(system.storage.db, program_id)}
+        lapsed_from = views.lapsed_from(system.storage.db, program_id)
         return LapsesResult(
             as_of=data.as_of,
             lapsed=[LapsedParticipant(participant_id=r.participant_id,
@@ -321,7 +319,7 @@ def _view(row: dict[str, Any]) -> BillView:
 
 
 def _line(row: dict[str, Any]) -> BillLineView:
-    return msgspec.convert({**row, "nik": mask_nik(row["nik"]) if row["nik"] else "",
+    return msgspec.convert({**row, "nik": row["nik_masked"],
                             "flags": row["flags"].split()}, BillLineView)
 
 

@@ -11,7 +11,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.dependencies import participant_uuid
-from api.privacy import with_masked_nik
+from api.privacy import participant_view
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routes.streams import HistoryEntry, history_entry
 from ledger.errors import InvalidInput, ParticipantNotFound
@@ -98,6 +98,8 @@ class ParticipantController(Controller):
         reason: Annotated[str | None, QueryParameter(description="A mismatch reason code")] = None,
         village: FromQuery[str | None] = None,
         cohort: FromQuery[str | None] = None,
+        nik: Annotated[str | None, QueryParameter(
+            description="Find one person by NIK (16 digits)")] = None,
         after: Annotated[uuid.UUID | None, QueryParameter(
             description="next_after of the previous page")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
@@ -107,8 +109,10 @@ class ParticipantController(Controller):
         # One row more than asked tells whether another page follows.
         rows = views.participants(system.storage.db, program_id, status=status, reason=reason,
                                   village=village, cohort=cohort,
+                                  nik_hash=system.keyring.nik_hash(nik) if nik else None,
                                   after=str(after) if after else None, limit=limit + 1)
-        items = [msgspec.convert(with_masked_nik(row), ParticipantRow) for row in rows[:limit]]
+        items = [msgspec.convert(participant_view(row, system.keyring), ParticipantRow)
+                 for row in rows[:limit]]
         next_after = items[-1].participant_id if len(rows) > limit else None
         return ParticipantPage(items=items, next_after=next_after)
 
@@ -123,7 +127,8 @@ class ParticipantController(Controller):
             raise ParticipantNotFound("no such participant in this program",
                                       field="participant_id")
         history = [history_entry(r) for r in system.ledger.history(program_id, pid)]
-        return msgspec.convert({**with_masked_nik(row), "history": history}, ParticipantDetail)
+        return msgspec.convert({**participant_view(row, system.keyring), "history": history},
+                               ParticipantDetail)
 
 
 def command_result(system: System, program_id: str, result: RowResult) -> Response[CommandResult]:

@@ -8,13 +8,11 @@ reads them as of today; neither reads the live read models. ``format=csv`` or
 
 from typing import Annotated, Literal
 
-import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from api.file_names import safe_file_name
-from api.privacy import mask_nik
 from api.problems import READ_PROBLEMS
 from ledger.system import System
 from projections import report_files
@@ -56,17 +54,11 @@ class ReportController(Controller):
                  position: Annotated[int | None, POSITION] = None,
                  format: Annotated[ReportFormat, FORMAT] = "json",
                  ) -> Response[FindingsReport]:
-        report = _masked(report_files.findings_report(system, program_id, as_of, position))
+        report = report_files.findings_report(system, program_id, as_of, position)
         if format == "json":
             return Response(report)
         return download(report_files.findings_sections(report), format,
                          f"findings-{program_id}-{report.as_of.isoformat()}-{report.position}")
-
-
-def _masked(report: FindingsReport) -> FindingsReport:
-    return msgspec.structs.replace(report, findings=[
-        msgspec.structs.replace(f, nik=mask_nik(f.nik)) if f.nik else f
-        for f in report.findings])
 
 
 def download(sections: list[Section], file_format: ReportFormat, name: str) -> Response:

@@ -10,7 +10,7 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from api.privacy import mask_text
+from api.privacy import shown_payload
 from api.problems import READ_PROBLEMS
 from ledger.errors import InvalidInput, StreamNotFound
 from ledger.history import business_date
@@ -29,12 +29,11 @@ class HistoryEntry(msgspec.Struct, kw_only=True):
     actor_role: str
     command_id: str | None
     data: dict[str, Any]
-    """The event's fields; NIKs masked."""
+    """The event's fields; NIKs masked, the mother's maiden name hidden."""
 
 
 def history_entry(recorded: Recorded) -> HistoryEntry:
-    # Every 16-digit run is masked, wherever it sits (a NIK field, a bill's lines, free text).
-    data = msgspec.json.decode(mask_text(msgspec.json.encode(recorded.event).decode()))
+    data = shown_payload(msgspec.to_builtins(recorded.event))
     meta = recorded.meta
     return HistoryEntry(version=recorded.version, type=recorded.event.TYPE,
                         business_date=business_date(recorded.event),
