@@ -87,7 +87,8 @@ def verify_digest(db: Database, kept: dict) -> Verdict:
     if verdict.head_hash != kept["head_hash"]:
         return verdict._replace(failed_position=kept["position"],
                                 reason="the chain no longer reproduces the digest's head hash: "
-                                       "history up to it was rewritten")
+                                       "the digest is of another ledger, or history up to it "
+                                       "was rewritten")
     return verdict
 
 

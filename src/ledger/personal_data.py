@@ -65,7 +65,7 @@ class Keyring:
         return f"{SEALED_PREFIX}{self.active}:{base64.b64encode(nonce + sealed).decode()}"
 
     def unseal(self, sealed: str) -> str:
-        prefix, key_id, body = _parts(sealed)
+        key_id, body = _parts(sealed)
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             raise PersonalDataUnreadable(
@@ -82,15 +82,12 @@ class Keyring:
         return hmac.digest(self._nik_hash_key, nik.encode(), "sha256").hex()
 
 
-def is_sealed(value: str) -> bool:
-    return value.startswith(SEALED_PREFIX)
-
-
-def _parts(sealed: str) -> tuple[str, str, str]:
+def _parts(sealed: str) -> tuple[str, str]:
+    """(key id, base64 body) of a sealed value."""
     parts = sealed.split(":", 2)
     if len(parts) != 3 or f"{parts[0]}:" != SEALED_PREFIX:
         raise PersonalDataUnreadable("a personal-data field holds a value that is not sealed")
-    return parts[0], parts[1], parts[2]
+    return parts[1], parts[2]
 
 
 def _fingerprint(key: bytes) -> str:

@@ -197,3 +197,86 @@ def _rechain(storage) -> None:
 def test_export_of_nothing_writes_nothing(storage):
     out = io.StringIO()
     assert audit.export(storage.db, out) == 0 and out.getvalue() == ""
+
+
+def test_a_tail_cut_off_after_a_digest_is_caught_even_with_its_hashes(storage, log):
+    # Given a digest kept at position 12
+    kept = audit.digest(storage.db)
+
+    # When an insider deletes the last two events and their hashes, leaving a whole chain
+    with tampering(storage) as tx:
+        tx.execute(f"DELETE FROM stored_events WHERE {position_column(storage)} > 10")
+        if storage.dialect == "sqlite":
+            tx.execute("DROP TRIGGER event_chain_no_delete")
+        tx.execute("DELETE FROM event_chain WHERE position > 10")
+
+    # Then the chain alone holds, and the digest names where the log now falls short
+    assert audit.verify(storage.db).ok
+    verdict = audit.verify_digest(storage.db, kept)
+    assert (verdict.failed_position, verdict.reason) == (
+        11, "the log is shorter than the digest's position")
+
+
+def test_a_digest_of_another_ledger_does_not_pass(storage, log, tmp_path):
+    # Given a digest an auditor took of another ledger with as many events
+    other = open_storage(f"sqlite:///{tmp_path / 'other-ledger.sqlite'}")
+    try:
+        other_log = EventStore(other, KEYRING)
+        other_log.append([StreamWrite(uuid.uuid4(), 0, [seat(n + 100) for n in range(12)])],
+                         META)
+        theirs = audit.digest(other.db)
+    finally:
+        other.close()
+
+    # When it is checked against this ledger
+    verdict = audit.verify_digest(storage.db, theirs)
+
+    # Then it fails at the digest's position, saying why
+    assert verdict.failed_position == 12 and "another ledger" in verdict.reason
+
+
+@pytest.mark.parametrize(("corrupt", "named"), [
+    ("not json at all", "line 3 is not an exported event (Expecting value"),
+    ('{"position": 3}', "line 3 is not an exported event (no 'version')"),
+    ("BAD_STATE", "line 3 is not an exported event (Incorrect padding"),
+    ("BAD_POSITION", "line 3 is not an exported event (position and version must be "),
+])
+def test_a_corrupt_export_is_named_by_its_line_never_a_crash(storage, log, tmp_path, corrupt,
+                                                             named):
+    export = tmp_path / "log.jsonl"
+    with export.open("w", encoding="utf-8") as out:
+        audit.export(storage.db, out)
+    lines = export.read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[2])
+    lines[2] = {"BAD_STATE": json.dumps({**record, "state": "abc"}),
+                "BAD_POSITION": json.dumps({**record, "position": "3"})}.get(corrupt, corrupt)
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    failed = subprocess.run([sys.executable, "-I", str(CHAIN_MODULE), str(export)],
+                            capture_output=True, text=True, check=False)
+
+    assert failed.returncode == 1
+    assert f"FAILED: {named}" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_an_export_with_lines_swapped_or_a_digest_file_unreadable_is_caught(storage, log,
+                                                                            tmp_path):
+    export = tmp_path / "log.jsonl"
+    with export.open("w", encoding="utf-8") as out:
+        audit.export(storage.db, out)
+    lines = export.read_text(encoding="utf-8").splitlines()
+    lines[4], lines[5] = lines[5], lines[4]
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    not_a_digest = tmp_path / "digest.json"
+    not_a_digest.write_text('{"position": "twelve"}', encoding="utf-8")
+
+    swapped = subprocess.run([sys.executable, "-I", str(CHAIN_MODULE), str(export)],
+                             capture_output=True, text=True, check=False)
+    no_digest = subprocess.run([sys.executable, "-I", str(CHAIN_MODULE), str(export),
+                                "--digest", str(not_a_digest)],
+                               capture_output=True, text=True, check=False)
+
+    assert swapped.returncode == 1
+    assert "FAILED at position 5: line 6 comes after position 6" in swapped.stderr
+    assert no_digest.returncode == 1
+    assert "has no integer position and head_hash" in no_digest.stderr
