@@ -15,7 +15,7 @@ from ledger.errors import KeysUnusable
 from ledger.personal_data import Keyring, load_keyring
 from ledger.service import Ledger
 from ledger.settings import Settings
-from ledger.storage import Database, Storage, open_storage
+from ledger.storage import Database, Storage, Tx, open_storage
 from ledger.store import EventStore
 from projections import views
 from projections.claims import ClaimsProjection
@@ -94,12 +94,13 @@ def _check_keys(db: Database, keyring: Keyring) -> None:
     accepted, and a refused keyring leaves nothing behind."""
     held = keyring.fingerprints
     with db.transaction() as tx:
-        tx.executemany("INSERT INTO key_fingerprints (key_name, fingerprint) "
-                       "VALUES (:key_name, :fingerprint) ON CONFLICT (key_name) DO NOTHING",
-                       [{"key_name": name, "fingerprint": fingerprint}
-                        for name, fingerprint in held.items()])
-        known = {row["key_name"]: row["fingerprint"] for row in tx.fetchall(
-            "SELECT key_name, fingerprint FROM key_fingerprints")}
+        known = _known_fingerprints(tx)
+        if set(held) - set(known):  # only then write: a read replica opens too
+            tx.executemany("INSERT INTO key_fingerprints (key_name, fingerprint) "
+                           "VALUES (:key_name, :fingerprint) ON CONFLICT (key_name) DO NOTHING",
+                           [{"key_name": name, "fingerprint": fingerprint}
+                            for name, fingerprint in held.items() if name not in known])
+            known = _known_fingerprints(tx)
         wrong = sorted(name for name, fingerprint in held.items() if known[name] != fingerprint)
         missing = sorted(set(known) - set(held))
         if wrong or missing:
@@ -108,3 +109,8 @@ def _check_keys(db: Database, keyring: Keyring) -> None:
                 + "; ".join([f"{name} differs from the one its data was sealed with"
                              for name in wrong] + [f"{name} is missing" for name in missing])
                 + " (LEDGER_KEYS, LEDGER_KEY_FILE or keys.json in the data directory)")
+
+
+def _known_fingerprints(tx: Tx) -> dict[str, str]:
+    return {row["key_name"]: row["fingerprint"] for row in tx.fetchall(
+        "SELECT key_name, fingerprint FROM key_fingerprints")}
