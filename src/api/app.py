@@ -16,14 +16,18 @@ import anyio
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 
+from api.auth import authorise
 from api.civil_registry import RegistrySource
 from api.dependencies import DEPENDENCIES
+from api.idempotency import Idempotency
+from api.metrics import Metrics, prometheus_metrics
 from api.problems import EXCEPTION_HANDLERS
 from api.request_log import RequestLog, configure_logging
 from api.routes.bills import BillController, MembershipController
 from api.routes.claims import ClaimController, ClaimsReportController, claim_step_routes
-from api.routes.health import health
+from api.routes.health import health, ready
 from api.routes.imports import ImportController
 from api.routes.participant_commands import ParticipantCommandController
 from api.routes.participants import ParticipantController
@@ -55,7 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.system.close()
 
     app = Litestar(
-        route_handlers=[health, ProgramController, ParticipantController,
+        route_handlers=[health, ready, prometheus_metrics, ProgramController, ParticipantController,
                         ParticipantCommandController, ImportController, BillController,
                         MembershipController, ReportController, ClaimController,
                         *claim_step_routes(), ClaimsReportController, stream_history,
@@ -63,15 +67,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=decode_json_strictly,
+        plugins=[Idempotency()],  # Idempotency-Key on every command (docs/commands.md)
         lifespan=[open_and_close_system],
-        state=State({"registry": RegistrySource(settings.registry_path, settings.p3ke_path)}),
-        openapi_config=OpenAPIConfig(title=TITLE, version=version("pekerja-rentan-ledger"),
-                                     path="/schema"),
+        state=State({"registry": RegistrySource(settings.registry_path, settings.p3ke_path),
+                     "metrics": Metrics(), "program_regions": {}}),
+        guards=[authorise],
+        openapi_config=OpenAPIConfig(
+            title=TITLE, version=version("pekerja-rentan-ledger"), path="/schema",
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer",
+                                         description="A token from `ledger token create`")}),
+            security=[{"bearer": []}]),
         request_max_body_size=MAX_COMMAND_BODY_BYTES,
         # Requests are logged by RequestLog in JSON; Litestar must not set up stdlib logging.
         logging_config=None,
     )
     # Wrapping the app's outermost handler (not a route middleware) also covers requests
     # that match no route, so every response carries an X-Request-Id and is logged.
-    app.asgi_handler = RequestLog(app.asgi_handler)
+    app.asgi_handler = RequestLog(app.asgi_handler, app.state.metrics)
     return app

@@ -1,12 +1,15 @@
-"""What handlers receive by dependency injection: the system, the actor, the command id."""
+"""What handlers receive by dependency injection: the system, the caller and the actor
+that the bearer token names, the command id."""
 
 import uuid
 from typing import Annotated
 
+from litestar import Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import HeaderParameter
 
+from api.auth import Caller
 from api.civil_registry import RegistrySource
 from ledger.errors import InvalidInput
 from ledger.service import Actor
@@ -21,13 +24,15 @@ def provide_registry(state: State) -> RegistrySource:
     return state.registry
 
 
-def provide_actor(
-    actor_id: Annotated[str, HeaderParameter(
-        name="X-Actor-Id", description="Who acts (until bearer tokens arrive).")] = "anonymous",
-    actor_role: Annotated[str, HeaderParameter(
-        name="X-Actor-Role", description="The actor's role.")] = "unauthenticated",
-) -> Actor:
-    return Actor(actor_id, actor_role)
+def provide_caller(request: Request) -> Caller:
+    """Set by the guard (api/auth.py) on every route that is not public."""
+    return request.state.caller
+
+
+def provide_actor(request: Request) -> Actor:
+    """Who every event a command appends is recorded as: the token's holder and role."""
+    caller: Caller = request.state.caller
+    return Actor(caller.actor_id, caller.role)
 
 
 def provide_command_id(
@@ -41,6 +46,7 @@ def provide_command_id(
 DEPENDENCIES = {
     "system": Provide(provide_system, sync_to_thread=False),
     "registry": Provide(provide_registry, sync_to_thread=False),
+    "caller": Provide(provide_caller, sync_to_thread=False),
     "actor": Provide(provide_actor, sync_to_thread=False),
     "command_id": Provide(provide_command_id, sync_to_thread=False),
 }

@@ -18,6 +18,7 @@ from litestar.openapi import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from api.civil_registry import RegistryNotConfigured
+from api.idempotency import RETRY_AFTER_S, IdempotencyKeyInFlight, IdempotencyKeyReused
 from api.privacy import mask_text
 from ledger.errors import (
     AlreadyEnrolled,
@@ -37,6 +38,7 @@ from ledger.errors import (
     NotEnrolled,
     NotMatched,
     OutsideCoverageWindow,
+    OutsideRegion,
     OverAgeCap,
     ParticipantNotFound,
     PaymentAlreadyReversed,
@@ -49,7 +51,10 @@ from ledger.errors import (
     QuotaFull,
     ReferenceAlreadyUsed,
     RefundNotDue,
+    RoleForbidden,
     StreamNotFound,
+    TokenNotFound,
+    Unauthenticated,
 )
 
 PROBLEM_TYPE_BASE = "https://pekerja-rentan-ledger.id/problems/"
@@ -58,12 +63,16 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 STATUS_BY_ERROR: dict[type[LedgerError], int] = {
     InvalidInput: 400,
     ImportRejected: 400,
+    Unauthenticated: 401,
+    RoleForbidden: 403,
+    OutsideRegion: 403,
     ProgramNotFound: 404,
     StreamNotFound: 404,
     ParticipantNotFound: 404,
     BillNotFound: 404,
     PaymentNotFound: 404,
     ClaimNotFound: 404,
+    TokenNotFound: 404,
     ProgramAlreadyOpen: 409,
     NotMatched: 409,
     AlreadyEnrolled: 409,
@@ -78,15 +87,22 @@ STATUS_BY_ERROR: dict[type[LedgerError], int] = {
     NotEnrolled: 409,
     MembershipLapsed: 409,
     ClaimStateConflict: 409,
+    IdempotencyKeyInFlight: 409,
     OverAgeCap: 422,
     OutsideCoverageWindow: 422,
     PaymentExceedsBill: 422,
     RefundNotDue: 422,
     MissingDocuments: 422,
     PayoutExceedsApproved: 422,
+    IdempotencyKeyReused: 422,
     KeysUnusable: 503,
     PersonalDataUnreadable: 503,
 }
+
+RETRYABLE: tuple[type[LedgerError], ...] = (ConcurrencyConflict, IdempotencyKeyInFlight)
+"""Refusals of a moment: answered with ``Retry-After``, and the same request may be sent again
+(a conflict's loser is decided again on fresh state; an idempotency key is never kept for
+them, docs/commands.md)."""
 
 CODE_BY_HTTP_STATUS: dict[int, str] = {
     400: "bad-request",
@@ -119,8 +135,8 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             for status in statuses}
 
 
-READ_PROBLEMS = problem_responses(400, 404)
-COMMAND_PROBLEMS = problem_responses(400, 404, 409, 413, 422)
+READ_PROBLEMS = problem_responses(400, 401, 403, 404)
+COMMAND_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 
 
 def problem(request: Request, status: int, code: str, detail: str, field: str | None = None,
@@ -136,8 +152,9 @@ def _ledger_error(request: Request, exc: LedgerError) -> Response[Problem]:
                   None)
     if status is None:
         return _internal_error(request, exc)
-    # The service already retried on fresh state; the client may send the same command again.
-    headers = {"Retry-After": "1"} if isinstance(exc, ConcurrencyConflict) else None
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if isinstance(exc, RETRYABLE) else None
+    if isinstance(exc, Unauthenticated):
+        headers = {"WWW-Authenticate": 'Bearer realm="pekerja-rentan-ledger"'}  # RFC 6750
     return problem(request, status, exc.code, exc.detail, exc.field, headers)
 
 

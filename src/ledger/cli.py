@@ -7,6 +7,7 @@
     ledger report budget|findings|claims | projections rebuild|status|run
     ledger bench import|contributions | audit verify|digest|export   (ledger/cli_audit.py)
     ledger keys new|rotate|show                                  (ledger/cli_keys.py)
+    ledger token create|list|revoke                              (ledger/cli_tokens.py)
 
 Every command first says where the data is (on stderr). Exit codes: 0 done, 1 the ledger
 refused (the refusal's code, field and detail go to stderr), 2 a usage error.
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from ledger import cli_audit, cli_claims, cli_contributions, cli_keys, demo, importer
+from ledger import cli_audit, cli_claims, cli_contributions, cli_keys, cli_tokens, demo, importer
 from ledger.cli_common import actor, day, where
 from ledger.cli_contributions import FUNDING_SOURCES
 from ledger.errors import InvalidInput, LedgerError
@@ -231,6 +232,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_claims.add_parsers(commands, reports)
     cli_audit.add_parsers(commands)
     cli_keys.add_parsers(commands)
+    cli_tokens.add_parsers(commands)
     proj = commands.add_parser("projections", help="read models").add_subparsers(required=True)
     rebuild = proj.add_parser("rebuild", help="replay one projection or all from the log and "
                               "swap it in; the old one serves until then")

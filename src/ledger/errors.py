@@ -152,3 +152,25 @@ class PersonalDataUnreadable(LedgerError):
     """A sealed personal-data value that the keyring cannot open."""
 
     code = "personal-data-unreadable"
+
+
+class Unauthenticated(LedgerError):
+    """No bearer token, or one that is malformed, unknown, expired or revoked."""
+
+    code = "unauthenticated"
+
+
+class RoleForbidden(LedgerError):
+    """The caller's role may not do this (docs/access.md)."""
+
+    code = "forbidden-role"
+
+
+class OutsideRegion(LedgerError):
+    """The program is in a region outside the caller's scope."""
+
+    code = "outside-region"
+
+
+class TokenNotFound(LedgerError):
+    code = "token-not-found"

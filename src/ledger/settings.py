@@ -16,6 +16,8 @@ LEDGER_KEYS           the personal-data key file's JSON itself (secrets from the
                       environment); else
 LEDGER_KEY_FILE       path of the key file; with neither, keys.json in the data
                       directory, made on first use (ledger/personal_data.py)
+LEDGER_READY_MAX_LAG  events the slowest projection may be behind the log before
+                      GET /ready answers 503 (default 10000)
 """
 
 import os
@@ -31,6 +33,7 @@ ENV_VARS = (
     "LEDGER_DATABASE_URL", "LEDGER_DATA_DIR", "LEDGER_DB_POOL_SIZE", "LEDGER_MIGRATIONS_DIR",
     "LEDGER_MIGRATION_DATABASE_URL",
     "LEDGER_REGISTRY_PATH", "LEDGER_P3KE_PATH", "LEDGER_KEYS", "LEDGER_KEY_FILE",
+    "LEDGER_READY_MAX_LAG",
 )
 """Every environment variable the ledger reads (the deployment test checks against it)."""
 
@@ -48,6 +51,9 @@ class Settings:
     key_file: Path | None = None
     migration_url: str | None = field(default=None, repr=False)
     """Where migrations run (a secret, as a URL with a password); None: database_url."""
+    ready_max_lag: int = 10_000
+    """Projection lag (events) past which the API is not ready: a stuck or dead worker,
+    not a busy one catching up after an import."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -67,12 +73,16 @@ class Settings:
                                field="LEDGER_DB_POOL_SIZE")
         registry, p3ke = env.get("LEDGER_REGISTRY_PATH"), env.get("LEDGER_P3KE_PATH")
         key_file = env.get("LEDGER_KEY_FILE")
+        ready_max_lag = env.get("LEDGER_READY_MAX_LAG", "10000")
+        if not ready_max_lag.isdigit():
+            raise InvalidInput("LEDGER_READY_MAX_LAG must be a whole number of events",
+                               field="LEDGER_READY_MAX_LAG")
         return cls(database_url=url, data_dir=data_dir, pool_size=int(pool_size),
                    registry_path=Path(registry) if registry else None,
                    p3ke_path=Path(p3ke) if p3ke else None,
                    keys_json=env.get("LEDGER_KEYS") or None,
                    key_file=Path(key_file).expanduser() if key_file else None,
-                   migration_url=migration_url)
+                   migration_url=migration_url, ready_max_lag=int(ready_max_lag))
 
     @property
     def redacted_url(self) -> str:

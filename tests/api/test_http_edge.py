@@ -7,10 +7,12 @@ import time
 import httpx
 from litestar import get
 
+from api.access import PERMISSIONS
 from api.problems import STATUS_BY_ERROR
 from ledger import errors
 from ledger.errors import LedgerError
-from tests.api.live_server import a_client, running
+from ledger.tokens import ADMIN
+from tests.api.live_server import a_client, running, secret_of
 from tests.api.scenario import (
     PHASE_1,
     PROGRAM_ID,
@@ -111,7 +113,7 @@ def test_requests_are_logged_without_personal_data(api_client, api_log):
     open_program(api_client)
     start = len(api_log)
     siti_id = submit(api_client, {**siti(), "nik": "7174 0145 0385 0001"})
-    api_client.get(participant_url(siti_id), headers={"X-Actor-Id": "clerk-gogagoman"})
+    api_client.get(participant_url(siti_id))  # as the clerk: tests/api/live_server.py
     api_client.get(participant_url("7174014503850001"))
 
     lines = _wait_for_lines(api_log, start, 3, about="/participants")
@@ -127,16 +129,18 @@ def test_requests_are_logged_without_personal_data(api_client, api_log):
         assert not any(personal in line for line in lines)
 
 
-def test_an_unexpected_error_is_a_logged_internal_error(api_app, api_log):
+def test_an_unexpected_error_is_a_logged_internal_error(api_app, api_log, monkeypatch):
     @get("/boom", sync_to_thread=False)
     def boom() -> None:
         raise RuntimeError("lost the connection while reading 7174014503850001")
 
     app = api_app()
     app.register(boom)
+    monkeypatch.setitem(PERMISSIONS, ("GET", "/boom"), (ADMIN,))
     start = len(api_log)
     with running(app) as base_url, httpx.Client(base_url=base_url) as raw_client:
-        response = raw_client.get("/boom")
+        response = raw_client.get("/boom", headers={
+            "Authorization": f"Bearer {secret_of(base_url, ADMIN)}"})
 
     assert_problem(response, 500, "internal-error")
     lines = _wait_for_lines(api_log, start, 2, about="/boom")

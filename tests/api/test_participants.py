@@ -49,8 +49,7 @@ def test_an_identical_resubmission_appends_nothing(kotamobagu):
 
 
 def test_a_participant_reads_back_with_a_masked_nik_and_its_history(kotamobagu):
-    headers = {"X-Actor-Id": "clerk-gogagoman", "X-Actor-Role": "enrollment_clerk",
-               "Idempotency-Key": "village-list-2024-02/row-7"}
+    headers = {"Idempotency-Key": "village-list-2024-02/row-7"}  # the clerk's token names them
     submitted = kotamobagu.post(PARTICIPANTS, json=siti(), headers=headers).json()
 
     response = kotamobagu.get(participant_url(submitted["participant_id"]))

@@ -48,7 +48,9 @@ GRANTS = {
     **{table: {"SELECT", "INSERT", "UPDATE", "DELETE"} for table in READ_MODELS},
     "_yoyo_migration": {"SELECT"}, "_yoyo_version": {"SELECT"}, "_yoyo_log": set(),
     "yoyo_lock": set(),
+    "api_tokens": {"SELECT", "INSERT", "UPDATE"},  # revoked, never deleted
     "stored_events_notification_id_seq": {"USAGE", "UPDATE"},
+    "idempotency_keys": {"SELECT", "INSERT", "UPDATE", "DELETE"},
 }
 """Every table and sequence of the schema, with exactly the rights of ledger_service on it:
 a table a migration adds must be decided here and granted there."""

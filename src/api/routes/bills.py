@@ -261,7 +261,7 @@ class MembershipController(Controller):
                                   detail=r.error.detail) for r in results if r.error])
 
     @get("/participants/{participant_id:str}/coverage", sync_to_thread=True,
-         responses=problem_responses(400, 404, 409),
+         responses=problem_responses(400, 401, 403, 404, 409),
          summary="Which months a participant is covered, in arrears, lapsed, as of a day")
     def get_coverage(self, program_id: FromPath[str], participant_id: FromPath[str],
                      system: NamedDependency[System],

@@ -7,6 +7,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from api.auth import Caller, ensure_in_scope
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
 from ledger.errors import ProgramNotFound
 from ledger.events import FundingSource
@@ -83,8 +84,9 @@ class ProgramController(Controller):
 
     @post("/", sync_to_thread=True, responses=COMMAND_PROBLEMS, summary="Open a program (PKS)")
     def open_program(self, data: JSONBody[OpenProgram], system: NamedDependency[System],
-                     actor: NamedDependency[Actor],
+                     caller: NamedDependency[Caller], actor: NamedDependency[Actor],
                      command_id: NamedDependency[str | None]) -> ProgramSummary:
+        ensure_in_scope(caller, data.region_code)  # the guard sees no body: checked here
         system.ledger.open_program(data, actor, command_id)
         system.projections.catch_up()
         return program_summary(system, data.program_id)

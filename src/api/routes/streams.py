@@ -10,6 +10,7 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from api.auth import Caller, ensure_stream_in_scope
 from api.privacy import shown_payload
 from api.problems import READ_PROBLEMS
 from ledger.errors import InvalidInput, StreamNotFound
@@ -43,8 +44,8 @@ def history_entry(recorded: Recorded) -> HistoryEntry:
 
 @get("/streams/{stream_id:str}/history", sync_to_thread=True, responses=READ_PROBLEMS,
      summary="Every event of one stream, with business date, recorded time and actor")
-def stream_history(stream_id: FromPath[str], system: NamedDependency[System]
-                   ) -> list[HistoryEntry]:
+def stream_history(stream_id: FromPath[str], system: NamedDependency[System],
+                   caller: NamedDependency[Caller]) -> list[HistoryEntry]:
     try:
         stream = uuid.UUID(stream_id)
     except ValueError:
@@ -52,4 +53,7 @@ def stream_history(stream_id: FromPath[str], system: NamedDependency[System]
     recorded = system.store.read(stream)
     if not recorded:
         raise StreamNotFound(f"no stream {stream} in the log", field="stream_id")
+    # The first event of a program's, participant's, bill's or claim's stream names its
+    # program; the path does not, so the scope is checked here rather than in the guard.
+    ensure_stream_in_scope(caller, system, getattr(recorded[0].event, "program_id", None))
     return [history_entry(r) for r in recorded]
