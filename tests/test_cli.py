@@ -64,6 +64,7 @@ def test_db_upgrade_says_where_the_data_is_and_what_it_applied(tmp_path):
     assert first.returncode == 0, first.stderr
     assert f"data dir: {tmp_path / 'data'}" in first.stderr
     assert f"database: sqlite:///{tmp_path / 'data' / 'ledger.sqlite'}" in first.stderr
+    assert f"personal-data keys: {tmp_path / 'data' / 'keys.json'}" in first.stderr
     assert "applied: 0001_event_store" in first.stdout
     assert "already up to date" in again.stdout
 

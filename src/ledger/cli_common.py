@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ledger.errors import InvalidInput
+from ledger.personal_data import key_source
 from ledger.service import Actor
 from ledger.settings import Settings
 from ledger.system import System, open_system
@@ -25,7 +26,9 @@ def actor() -> Actor:
 
 def where(settings: Settings) -> None:
     """Where the data is, on stderr: stdout stays the command's output (the bench's JSON)."""
-    print(f"data dir: {settings.data_dir}\ndatabase: {settings.redacted_url}", file=sys.stderr)
+    keys = key_source(settings.keys_json, settings.key_file, settings.data_dir)
+    print(f"data dir: {settings.data_dir}\ndatabase: {settings.redacted_url}\n"
+          f"personal-data keys: {keys} (back them up apart from the database)", file=sys.stderr)
 
 
 def day(text: str) -> date:

@@ -24,6 +24,7 @@ from pathlib import Path
 from ledger import demo_claims, demo_data, demo_year
 from ledger.errors import ProgramNotFound
 from ledger.importer import ImportReport, import_candidates, import_kpj, import_registry
+from ledger.personal_data import key_source
 from ledger.program import OpenProgram
 from ledger.service import Actor
 from ledger.settings import Settings
@@ -210,8 +211,11 @@ def _print_where(settings: Settings, result: DemoResult, say: Say) -> None:
     if result.reports:
         say("\nRows refused by the imports (all of them are in the rejection reports)\n"
             + table(("import", "field", "rows", "for example"), _refusals(result.reports)))
+    keys = key_source(settings.keys_json, settings.key_file, settings.data_dir)
     say(f"\nWhere the data is\n  database: {settings.redacted_url}\n"
-        f"  data dir: {settings.data_dir}\n  demo files: {result.demo_dir} (Minahasa "
+        f"  data dir: {settings.data_dir}\n  personal-data keys: {keys} (names and NIKs "
+        "are sealed with them: back them up apart from the database)\n"
+        f"  demo files: {result.demo_dir} (Minahasa "
         f"Tenggara's in {result.demo_dir / 'minahasa-tenggara'})")
     for label, report in result.reports:
         if report.rejections_path:

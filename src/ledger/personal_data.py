@@ -136,10 +136,17 @@ def load_keyring(keys_json: str | None, key_file: Path | None, data_dir: Path) -
         if not key_file.is_file():
             raise KeysUnusable(f"LEDGER_KEY_FILE {key_file} does not exist")
         return keyring_from(read_key_file(key_file), str(key_file))
-    path = data_dir / "keys.json"
+    path = key_source(keys_json, key_file, data_dir)
     if not path.exists():
         write_key_file(path, new_key_file_content())
     return keyring_from(read_key_file(path), str(path))
+
+
+def key_source(keys_json: str | None, key_file: Path | None, data_dir: Path) -> Path | str:
+    """Where ``load_keyring`` takes the keys from, fit to print."""
+    if keys_json:
+        return "LEDGER_KEYS"
+    return key_file or data_dir / "keys.json"
 
 
 def read_key_file(path: Path) -> object:
