@@ -34,6 +34,7 @@ from ledger.registry_files import load_registry
 from ledger.settings import Settings
 from ledger.storage import migrate
 from ledger.system import open_system
+from projections.worker import run_when_active
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHOWN_REJECTIONS = 10
@@ -171,7 +172,9 @@ def projections_run(settings: Settings, args: argparse.Namespace) -> None:
         signal.signal(signum, lambda *_: stop.set())
     with open_system(settings) as system:
         print("projection worker running; stop it with SIGTERM or Ctrl-C", file=sys.stderr)
-        system.projections.run(stop, args.idle_wait)
+        run_when_active(system.storage.db, stop,
+                        lambda: system.projections.run(stop, args.idle_wait),
+                        lambda line: print(line, file=sys.stderr, flush=True))
 
 
 BENCHMARKS = {
