@@ -182,6 +182,8 @@ BENCHMARKS = {
     "contributions": ("contributions.py", "a month's bill and payment of 35,000 members, "
                                            "budget and findings"),
     "audit": ("audit.py", "a million-event log read, verified, rebuilt, and reported as of"),
+    "http": ("http_load.py", "concurrent clients' commands and queries against the API, "
+                             "beside the same mix in process"),
 }
 
 
