@@ -110,7 +110,7 @@ def export(db: Database, out: TextIO, *, streams: set[UUID] | None = None) -> in
     return written
 
 
-def links(db: Database, *, upto: int | None = None, batch: int = 5000) -> Iterator[Link]:
+def links(db: Database, *, upto: int | None = None, batch: int = 20_000) -> Iterator[Link]:
     """Every stored event in global order with its recomputed and stored hash."""
     position_column = _POSITION[db.dialect]
     after, previous = 0, chain.GENESIS
@@ -129,7 +129,9 @@ def links(db: Database, *, upto: int | None = None, batch: int = 5000) -> Iterat
             return
         for row in rows:
             state = _as_bytes(row["state"])
-            stream_id = UUID(str(row["stream_id"]))
+            stream_id = row["stream_id"]  # a UUID from PostgreSQL, text from SQLite
+            if not isinstance(stream_id, UUID):
+                stream_id = UUID(stream_id)
             computed = chain.event_hash(previous, row["position"], stream_id, row["version"],
                                         row["topic"], state)
             yield Link(row["position"], stream_id, row["version"], row["topic"], state,

@@ -36,19 +36,17 @@ import sys
 import uuid
 
 GENESIS = bytes(32)
+_HEAD = struct.Struct(">Q16sQI")  # position, stream uuid, version, len(type)
+_LENGTH = struct.Struct(">I")
 
 
 def event_hash(previous: bytes, position: int, stream_id: uuid.UUID, version: int,
                type_name: str, state: bytes) -> bytes:
     topic = type_name.encode("utf-8")
-    digest = hashlib.sha256(previous)
-    digest.update(struct.pack(">Q", position))
-    digest.update(stream_id.bytes)
-    digest.update(struct.pack(">Q", version))
-    digest.update(struct.pack(">I", len(topic)) + topic)
-    digest.update(struct.pack(">I", len(state)))
-    digest.update(state)
-    return digest.digest()
+    # One buffer, one hash call: a verify of a million events spends its time here.
+    return hashlib.sha256(b"".join((
+        previous, _HEAD.pack(position, stream_id.bytes, version, len(topic)), topic,
+        _LENGTH.pack(len(state)), state))).digest()
 
 
 def link(previous: bytes, rows) -> list[tuple[int, bytes]]:
