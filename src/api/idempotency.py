@@ -28,6 +28,8 @@ from typing import IO, Any
 
 import anyio
 import msgspec
+from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.utils import retry
 from litestar import Request, Response
 from litestar.config.app import AppConfig
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -48,6 +50,9 @@ IN_FLIGHT_LEASE_S = 15 * 60
 """A claim this old whose response never came (the server died) may be taken over: longer
 than the slowest command, a 100 MB import."""
 RETRY_AFTER_S = 1
+GIVE_BACK_ATTEMPTS = 20
+"""Tries, half a second apart, to keep a response or give a claim back while the database
+does not answer (``_keep``, ``_give_back``): a restart's few seconds, not a long outage."""
 KEPT_HEADERS = ("content-type", "location")
 NOT_KEPT_4XX = frozenset({408, 409, 425, 429})
 """Refusals that say "not now" rather than "no": a retry should run the command again."""
@@ -203,8 +208,11 @@ def _claim(db: Database, pending: _Pending, claim_id: str, method: str,
     return row
 
 
+@retry((OperationalError, InterfaceError), max_attempts=GIVE_BACK_ATTEMPTS, wait=0.5)
 def _keep(db: Database, keyring: Keyring, pending: _Pending, status: int,
           headers: list[tuple[str, str]], body: bytes) -> None:
+    # Tried again as ``_give_back`` is: the command is done, and a database that went away
+    # just then must not turn its answer into a bare 500. Safe to repeat (by claim_id).
     # Command responses are JSON documents, so their bytes are UTF-8 text to seal.
     with db.transaction() as tx:
         tx.execute(
@@ -216,8 +224,15 @@ def _keep(db: Database, keyring: Keyring, pending: _Pending, status: int,
              "idempotency_key": pending.key, "claim_id": pending.claim_id})
 
 
+@retry((OperationalError, InterfaceError), max_attempts=GIVE_BACK_ATTEMPTS, wait=0.5)
 def _give_back(db: Database, pending: _Pending) -> None:
-    """Release the claim of a command that did not end in a final answer: a retry runs it."""
+    """Release the claim of a command that did not end in a final answer: a retry runs it.
+
+    Tried again while the database does not answer: most of these commands failed because
+    it went away (a restart), and a claim not given back holds every retry of the command
+    at 409 ``idempotency-key-in-flight`` for ``IN_FLIGHT_LEASE_S``. The first attempts
+    after a restart also meet the pool's dropped connections, which the pool then replaces.
+    Deleting by ``claim_id`` is safe to repeat."""
     with db.transaction() as tx:
         tx.execute("DELETE FROM idempotency_keys WHERE caller = :caller "
                    "AND idempotency_key = :idempotency_key AND claim_id = :claim_id",

@@ -2,15 +2,21 @@
 
 Domain refusals (``LedgerError`` subclasses) get their status from
 ``STATUS_BY_ERROR``; Litestar's own HTTP exceptions (routing, body parsing,
-request validation, size limit) keep their status and get a stable code. Anything
-else is a bug: it is logged with its traceback and answered 500 ``internal-error``.
+request validation, size limit) keep their status and get a stable code. A database
+that does not answer (down, restarting, its connections dropped, the pool exhausted) is
+503 ``database-unavailable`` with ``Retry-After``, not a bug: the same request may be sent
+again (a command with the same ``Idempotency-Key``, which is given back, not kept). Anything
+else is a bug: it is logged with its traceback and answered 500
+``internal-error``.
 """
 
 import re
 from http import HTTPStatus
 from typing import Any
 
+import eventsourcing.persistence
 import msgspec
+import psycopg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -104,6 +110,14 @@ RETRYABLE: tuple[type[LedgerError], ...] = (ConcurrencyConflict, IdempotencyKeyI
 (a conflict's loser is decided again on fresh state; an idempotency key is never kept for
 them, docs/commands.md)."""
 
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    eventsourcing.persistence.OperationalError,  # what the library maps psycopg's and
+    eventsourcing.persistence.InterfaceError,    # sqlite3's connection failures to
+    psycopg.OperationalError,  # our own connections (a rebuild's session, the migration
+    psycopg.InterfaceError,    # check); psycopg_pool.PoolTimeout is one of these
+)
+"""A database that does not answer just now: 503, not a bug."""
+
 CODE_BY_HTTP_STATUS: dict[int, str] = {
     400: "bad-request",
     404: "not-found",
@@ -113,6 +127,7 @@ CODE_BY_HTTP_STATUS: dict[int, str] = {
 
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 _AT_PATH = re.compile(r"at `\$\.([^`.\[]+)")
+_AT_BODY_PART = re.compile(r"at `\$\.data\.([^`.\[]+)")
 
 _log = structlog.get_logger("api")
 
@@ -181,6 +196,9 @@ def offending_field(message: str) -> str | None:
 
 def _http_error(request: Request, exc: HTTPException) -> Response[Problem]:
     if exc.status_code >= 500:
+        if field := _form_part_not_converted(exc):
+            return problem(request, 400, InvalidInput.code,
+                           f"{field} is not what this route takes: {exc.__cause__}", field)
         return _internal_error(request, exc)
     code = CODE_BY_HTTP_STATUS.get(exc.status_code, "bad-request")
     detail = str(exc.detail)
@@ -188,6 +206,35 @@ def _http_error(request: Request, exc: HTTPException) -> Response[Problem]:
         limit = request.route_handler.resolve_request_max_body_size()
         detail = f"the request body is over the {limit:,} bytes this route accepts"
     return problem(request, exc.status_code, code, detail, headers=exc.headers)
+
+
+def _form_part_not_converted(exc: HTTPException) -> str | None:
+    """The form part that Litestar could not convert to the route's type, e.g. a text part
+    where the struct declares an UploadFile. Litestar answers that with a bare 500, having
+    failed to find the culprit again (litestar/_signature/model.py); the msgspec error it
+    raises from names it, under the request body (``$.data``), not a dependency."""
+    if not isinstance(exc.__cause__, msgspec.ValidationError):
+        return None
+    match = _AT_BODY_PART.search(str(exc.__cause__))
+    return match.group(1) if match else None
+
+
+def _database_unavailable(request: Request, exc: Exception) -> Response[Problem]:
+    # Logged without the traceback: the database's own log says why it went away.
+    _log.warning("database-unavailable", route=request.scope.get("path_template"),
+                 error=type(exc).__name__)
+    return problem(request, 503, "database-unavailable",
+                   "the database does not answer just now; retry the same request (with the "
+                   "same Idempotency-Key for a command) shortly",
+                   headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def _text_not_utf8(request: Request, exc: UnicodeDecodeError) -> Response[Problem]:
+    # Litestar's multipart parser decodes every text part of a form as UTF-8 and lets the
+    # error through (litestar/_multipart.py), before any handler runs: the client's bytes,
+    # not a bug. The importers refuse a file's bad encoding themselves (ledger/csvfile.py).
+    return problem(request, 400, "bad-request", f"a text part of the form is not UTF-8 "
+                   f"({exc.reason} at byte {exc.start})")
 
 
 def _internal_error(request: Request, exc: Exception) -> Response[Problem]:
@@ -202,5 +249,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     LedgerError: _ledger_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
+    UnicodeDecodeError: _text_not_utf8,
+    **{error: _database_unavailable for error in DATABASE_UNAVAILABLE},
     Exception: _internal_error,
 }

@@ -5,7 +5,7 @@
     ledger claim report|document|heir|assess|approve|reject|pay|close|reopen|show
                                                                  (ledger/cli_claims.py)
     ledger report budget|findings|claims | projections rebuild|status|run
-    ledger bench import|contributions | audit verify|digest|export   (ledger/cli_audit.py)
+    ledger bench import|contributions|audit|http | audit verify|digest|export  (cli_audit.py)
     ledger keys new|rotate|show                                  (ledger/cli_keys.py)
     ledger token create|list|revoke                              (ledger/cli_tokens.py)
 

@@ -24,6 +24,9 @@ from ledger.events import (
 from ledger.rules import DEFAULT_ENROLLMENT_AGE_CAP
 
 PROGRAM_NAMESPACE = uuid.UUID("5b0f1a52-8d7e-4f0c-9d7e-4a1f2c3b6e01")
+MAX_QUOTA = 100_000_000
+"""More workers than any region has people is a typo; the bound also keeps a quota within
+the projections' INTEGER columns, which a recorded event could otherwise never fit."""
 
 
 def stream_id(program_id: str) -> uuid.UUID:
@@ -169,6 +172,8 @@ def _check_quota(quota_total: int, cohort_quotas: dict[str, int]) -> None:
     if quota_total <= 0:
         raise InvalidInput("quota_total must be a positive number of workers",
                            field="quota_total")
+    if quota_total > MAX_QUOTA:
+        raise InvalidInput(f"quota_total is over {MAX_QUOTA:,} workers", field="quota_total")
     if any(q < 0 for q in cohort_quotas.values()):
         raise InvalidInput("a cohort quota is negative", field="cohort_quotas")
     if cohort_quotas and sum(cohort_quotas.values()) != quota_total:

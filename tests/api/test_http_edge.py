@@ -158,3 +158,44 @@ def _wait_for_lines(api_log: list[str], start: int, count: int, about: str) -> l
         if len(lines) >= count or time.monotonic() > deadline:
             return lines
         time.sleep(0.01)
+
+
+# Found by tests/api/test_schemathesis.py; pinned here, whatever cases a later version draws.
+
+def test_an_integer_beyond_json_s_safe_range_is_refused_before_it_is_recorded(api_client):
+    open_program(api_client)
+
+    response = api_client.post(f"/programs/{PROGRAM_ID}/budget-revisions", json={
+        "budget_idr": {"APBD": 2**63}, "reason": "APBD-P", "revision_ref": "Perda 5/2024"})
+
+    assert_problem(response, 400, "invalid-input", field="budget_idr")
+
+
+def test_a_quota_over_the_bound_is_refused(api_client):
+    open_program(api_client)
+
+    response = api_client.post(f"/programs/{PROGRAM_ID}/quota-revisions", json={
+        "quota_total": 3_000_000_000, "reason": "APBD-P", "revision_ref": "Perda 5/2024"})
+
+    assert_problem(response, 400, "invalid-input", field="quota_total")
+
+
+def test_a_text_part_where_a_file_belongs_names_the_part(api_client):
+    open_program(api_client)
+
+    response = api_client.post(f"/programs/{PROGRAM_ID}/imports/candidates",
+                               files={"file": ("desa.csv", b"nik\n")},
+                               data={"registry": "dukcapil.csv"})
+
+    assert_problem(response, 400, "invalid-input", field="registry")
+
+
+def test_a_form_text_part_not_in_utf8_is_a_bad_request(api_client):
+    open_program(api_client)
+
+    response = api_client.post(f"/programs/{PROGRAM_ID}/imports/kpj",
+                               files={"file": ("kpj.csv", b"nik,kpj\n")},
+                               data={"batch": "tahap-1".encode("utf-16"),
+                                     "coverage_start": "2024-03-01"})
+
+    assert_problem(response, 400, "bad-request")
