@@ -19,9 +19,6 @@ from uuid import UUID
 from ledger import chain
 from ledger.storage import Database
 
-_POSITION = {"postgresql": "notification_id", "sqlite": "rowid"}
-
-
 class Verdict(NamedTuple):
     events: int
     head_hash: str
@@ -47,22 +44,32 @@ class Link(NamedTuple):
 
 def verify(db: Database, *, upto: int | None = None) -> Verdict:
     expected, last = 1, None
-    for link in links(db, upto=upto):
-        if link.position != expected:
+    for position, computed, stored in _hashes(db, upto):
+        if position != expected:
             return _failed(expected - 1, last, expected, "no event at this position: deleted, "
                                                        "or the positions were renumbered")
-        if link.stored_hash is None:
-            return _failed(expected - 1, last, link.position,
+        if stored is None:
+            return _failed(expected - 1, last, position,
                            "the event has no chain hash: it was inserted outside the ledger")
-        if link.hash != link.stored_hash:
-            return _failed(expected - 1, last, link.position,
+        if computed != stored:
+            return _failed(expected - 1, last, position,
                            "its stored bytes no longer give its hash: edited or reordered")
-        expected, last = expected + 1, link.hash
+        expected, last = expected + 1, computed
     orphan = _first_hash_after(db, expected - 1, upto)
     if orphan is not None:
         return _failed(expected - 1, last, orphan,
                        "a chain hash with no event: the event was deleted")
     return Verdict(expected - 1, (last or chain.GENESIS).hex())
+
+
+def _hashes(db: Database, upto: int | None) -> Iterator[tuple[int, bytes, bytes | None]]:
+    """(position, recomputed hash, stored hash) of every stored event in global order,
+    from the raw rows: a million events' verify is as fast as this loop."""
+    previous, type_names = chain.GENESIS, {}
+    for position, stream, version, topic, state, stored in db.read_chain(0, upto):
+        name = type_names.get(topic) or type_names.setdefault(topic, topic.encode("utf-8"))
+        previous = chain.raw_hash(previous, position, stream, version, name, state)
+        yield position, previous, stored
 
 
 def digest(db: Database, now: datetime | None = None) -> dict:
@@ -110,39 +117,15 @@ def export(db: Database, out: TextIO, *, streams: set[UUID] | None = None) -> in
     return written
 
 
-def links(db: Database, *, upto: int | None = None, batch: int = 20_000) -> Iterator[Link]:
+def links(db: Database, *, upto: int | None = None) -> Iterator[Link]:
     """Every stored event in global order with its recomputed and stored hash."""
-    position_column = _POSITION[db.dialect]
-    after, previous = 0, chain.GENESIS
-    while True:
-        limit = batch if upto is None else min(batch, upto - after)
-        if limit <= 0:
-            return
-        with db.snapshot() as tx:
-            rows = tx.fetchall(
-                f"SELECT e.{position_column} AS position, e.originator_id AS stream_id, "
-                "e.originator_version AS version, e.topic AS topic, e.state AS state, "
-                "c.hash AS hash FROM stored_events e LEFT JOIN event_chain c "
-                f"ON c.position = e.{position_column} WHERE e.{position_column} > :after "
-                f"ORDER BY e.{position_column} LIMIT :limit", {"after": after, "limit": limit})
-        if not rows:
-            return
-        for row in rows:
-            state = _as_bytes(row["state"])
-            stream_id = row["stream_id"]  # a UUID from PostgreSQL, text from SQLite
-            if not isinstance(stream_id, UUID):
-                stream_id = UUID(stream_id)
-            computed = chain.event_hash(previous, row["position"], stream_id, row["version"],
-                                        row["topic"], state)
-            yield Link(row["position"], stream_id, row["version"], row["topic"], state,
-                       previous, computed, bytes(row["hash"]) if row["hash"] else None)
-            previous = computed
-        after = rows[-1]["position"]
-
-
-def _as_bytes(value: bytes | memoryview | str) -> bytes:
-    """Stored bytes as written; a tampered SQLite row may hold text instead of a blob."""
-    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    previous = chain.GENESIS
+    for position, stream, version, topic, state, stored in db.read_chain(0, upto):
+        computed = chain.event_hash(previous, position, UUID(bytes=stream), version, topic,
+                                    state)
+        yield Link(position, UUID(bytes=stream), version, topic, state, previous, computed,
+                   stored)
+        previous = computed
 
 
 def _first_hash_after(db: Database, position: int, upto: int | None) -> int | None:

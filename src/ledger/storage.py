@@ -9,7 +9,7 @@ Schema changes are numbered SQL files under ``migrations/`` applied by yoyo.
 """
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,9 @@ from yoyo import get_backend, read_migrations
 from ledger.errors import InvalidInput
 
 Dialect = Literal["postgresql", "sqlite"]
+ChainRow = tuple[int, bytes, int, str, bytes, bytes | None]
+"""A stored event as the chain covers it: (position, the stream id's 16 bytes, version,
+type name, stored bytes, the hash stored beside it or None when it has none)."""
 
 
 def migrations_dir() -> Path:
@@ -96,6 +99,11 @@ class Database(Protocol):
     def select_streams(self, stream_ids: Sequence[UUID]) -> list[tuple[UUID, int, str, bytes]]:
         """(stream id, version, type name, state) of every event of these streams, in
         version order per stream: one query for many streams, for batch commands."""
+        ...
+
+    def read_chain(self, after: int, upto: int | None) -> Iterator[ChainRow]:
+        """Every stored event after position ``after`` (up to ``upto``) in global order,
+        beside the chain hash stored for it, all from one snapshot: the audit's read."""
         ...
 
     def session(self) -> AbstractContextManager[Session]:

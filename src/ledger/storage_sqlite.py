@@ -17,9 +17,12 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from ledger import chain
-from ledger.storage import upsert_sql
+from ledger.storage import ChainRow, upsert_sql
 
 _BUSY_TIMEOUT_S = 30
+
+CHAIN_PAGE = 20_000
+"""Events ``read_chain`` reads a query: a region's log never sits in memory whole."""
 
 
 class SQLiteTx:
@@ -111,6 +114,23 @@ class SQLiteDatabase:
                 rows += [(UUID(r[0]), r[1], r[2], bytes(r[3])) for r in cursor.fetchall()]
         return rows
 
+    def read_chain(self, after: int, upto: int | None) -> Iterator[ChainRow]:
+        bound = "" if upto is None else " AND e.rowid <= :upto"
+        with self._datastore.transaction(commit=False) as cursor:
+            while True:  # a page at a time: the library's cursor has no fetchmany
+                cursor.execute("SELECT e.rowid, e.originator_id, e.originator_version, e.topic, "
+                               "e.state, c.hash FROM stored_events e LEFT JOIN event_chain c "
+                               f"ON c.position = e.rowid WHERE e.rowid > :after{bound} "
+                               "ORDER BY e.rowid LIMIT :page",
+                               {"after": after, "upto": upto, "page": CHAIN_PAGE})
+                rows = cursor.fetchall()
+                if not rows:
+                    return
+                for position, stream_id, version, topic, state, stored in rows:
+                    yield (position, UUID(stream_id).bytes, version, topic, _as_bytes(state),
+                           bytes(stored) if stored is not None else None)
+                after = rows[-1][0]
+
     @contextmanager
     def session(self) -> Iterator["SQLiteSession"]:
         conn = sqlite3.connect(self._datastore.pool.db_name, uri=True, isolation_level=None,
@@ -155,3 +175,7 @@ def open_sqlite(path: Path, *, pool_size: int) -> tuple[LedgerSQLiteRecorder, SQ
                                 pool_timeout=_BUSY_TIMEOUT_S)
     return LedgerSQLiteRecorder(datastore), SQLiteDatabase(datastore)
 
+
+def _as_bytes(value: bytes | str) -> bytes:
+    """Stored bytes as written; a tampered row may hold text instead of a blob."""
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger import audit, chain
+from ledger import audit, chain, storage_postgres, storage_sqlite
 from ledger.events import EventMeta, SeatAllocated
 from ledger.storage import open_storage
 from ledger.store import EventStore, StreamWrite
@@ -68,6 +68,19 @@ def position_column(storage) -> str:
 def test_an_untouched_log_verifies(storage, log):
     verdict = audit.verify(storage.db)
     assert verdict.ok and verdict.events == 12
+
+
+def test_a_log_read_a_few_events_at_a_time_verifies_and_names_an_edit_past_the_first_read(
+        storage, log, monkeypatch):
+    monkeypatch.setattr(storage_sqlite, "CHAIN_PAGE", 5)
+    monkeypatch.setattr(storage_postgres, "CHAIN_FETCH", 5)
+    assert audit.verify(storage.db).events == 12
+
+    with tampering(storage) as tx:
+        tx.execute("UPDATE stored_events SET topic = 'program.seat_released.v1' "
+                   f"WHERE {position_column(storage)} = 11")
+
+    assert audit.verify(storage.db).failed_position == 11
 
 
 def test_an_edited_event_is_named_by_its_position(storage, log):
