@@ -187,15 +187,20 @@ def _storage_parameters(tx: Tx, schema: str, table: str) -> str:
 
 
 def _replace(tx: Tx, dialect: Dialect, tables: Sequence[str], live: str, shadow: str) -> None:
-    """The live tables' rows replaced by their shadows'. DELETE and INSERT ... SELECT
-    rather than TRUNCATE or a rename: readers keep seeing the old rows until the
-    transaction commits (MVCC on PostgreSQL, WAL on SQLite) instead of waiting for it
-    or finding a table missing."""
+    """The live tables' rows made those of their shadows, writing only the rows that
+    differ: a rebuild usually changes nothing, and rewriting a million rows and their
+    indexes took a third of it. DELETE and INSERT ... SELECT rather than TRUNCATE or a
+    rename: readers keep seeing the old rows until the transaction commits (MVCC on
+    PostgreSQL, WAL on SQLite) instead of waiting for it or finding a table missing."""
     for table in tables:  # our own constant names
         columns = ", ".join(_columns(tx, dialect, live, table))
-        tx.execute(f"DELETE FROM {live}.{table}")
-        tx.execute(f"INSERT INTO {live}.{table} ({columns}) "
-                   f"SELECT {columns} FROM {shadow}.{table}")
+        key = ", ".join(_key_columns(tx, dialect, live, table))
+        # A row that changed leaves by its key and comes back whole with the new rows.
+        tx.execute(f"DELETE FROM {live}.{table} WHERE ({key}) IN (SELECT {key} FROM "
+                   f"(SELECT {columns} FROM {live}.{table} "
+                   f"EXCEPT SELECT {columns} FROM {shadow}.{table}) AS changed)")
+        tx.execute(f"INSERT INTO {live}.{table} ({columns}) SELECT {columns} FROM "
+                   f"{shadow}.{table} EXCEPT SELECT {columns} FROM {live}.{table}")
 
 
 def _create_sqlite_shadow(tx: Tx, table: str) -> None:
@@ -220,4 +225,20 @@ def _columns(tx: Tx, dialect: Dialect, schema: str, table: str) -> list[str]:
     else:
         rows = tx.fetchall("SELECT name FROM pragma_table_info(:table, :schema) ORDER BY cid",
                            {"table": table, "schema": schema})
+    return [row["name"] for row in rows]
+
+
+def _key_columns(tx: Tx, dialect: Dialect, schema: str, table: str) -> list[str]:
+    """A live table's primary key (every projection table has one)."""
+    if dialect == "postgresql":
+        rows = tx.fetchall("SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a "
+                           "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+                           "WHERE i.indrelid = to_regclass(:name) AND i.indisprimary "
+                           "ORDER BY array_position(i.indkey, a.attnum)",
+                           {"name": f"{schema}.{table}"})
+    else:
+        rows = tx.fetchall("SELECT name FROM pragma_table_info(:table, :schema) WHERE pk > 0 "
+                           "ORDER BY pk", {"table": table, "schema": schema})
+    if not rows:
+        raise LookupError(f"{schema}.{table} has no primary key: a rebuild swaps rows by it")
     return [row["name"] for row in rows]
