@@ -18,14 +18,22 @@ after it. Then ``budget_summary`` and ``findings`` of every program from the
 read models, ``--runs`` times each (median and worst reported).
 
     python bench/contributions.py [--participants 35000] [--programs 1] [--months 12]
-                                  [--runs 7] [--database-url URL]
+                                  [--runs 7] [--keep NAME] [--database-url URL]
 
 Prints one JSON object. Set-up and measurement run in two fresh child processes,
-so the reported peak RSS is the measuring process's own.
+so the reported peak RSS is the measuring process's own; both open the ledger with
+the same personal-data keys (a ledger refuses keys other than its data's).
+
+``--keep NAME`` keeps the set-up (ten programs take a long while) in the database
+``ledger_bench_contrib_NAME`` and its keys in a file beside it in the temporary
+directory; a later run with the same name and sizes reuses them. Every measurement
+runs on a fresh copy of that database (``CREATE DATABASE ... TEMPLATE``), so it
+starts from the same state each time.
 """
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -35,11 +43,13 @@ from collections import Counter
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
 from ledger.bill import GenerateBill, ImportBill, ImportedLine, RecordPayment
 from ledger.participant import CandidateData, Enroll, Terminate
+from ledger.personal_data import new_key_file_content, write_key_file
 from ledger.program import OpenProgram
 from ledger.registry import InMemoryRegistry
 from ledger.service import Actor
@@ -67,9 +77,14 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
     if args.programs > len(REGIONS):
         raise SystemExit(f"at most {len(REGIONS)} programs")
-    with scratch_database(args.database_url) as url:
-        setup = in_child(_set_up, url, args.participants, args.programs, args.months)
-        measured = in_child(_measure, url, args.programs, args.months, args.runs)
+    if args.keep is None:
+        keys = json.dumps(new_key_file_content())
+        with scratch_database(args.database_url) as url:
+            setup = in_child(_set_up, url, keys, args.participants, args.programs,
+                             args.months)
+            measured = in_child(_measure, url, keys, args.programs, args.months, args.runs)
+    else:
+        setup, measured = _kept_run(args)
     figures = {
         "benchmark": "contributions",
         "participants_per_program": args.participants,
@@ -98,15 +113,61 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         metavar="6..12", help="months billed, from January; the last is measured")
     parser.add_argument("--runs", type=int, default=7,
                         help="runs of the budget summary and the findings per program")
+    parser.add_argument("--keep", metavar="NAME",
+                        help="keep the set-up for later runs (letters, digits, _)")
     add_server_option(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.keep is not None and not re.fullmatch(r"[a-z0-9_]{1,30}", args.keep):
+        parser.error("--keep takes 1 to 30 lower-case letters, digits or _")
+    return args
+
+
+def _kept_run(args: argparse.Namespace) -> tuple[dict, dict]:
+    """Set up once into the kept database (unless it is there), measure on a copy."""
+    kept = f"ledger_bench_contrib_{args.keep}"
+    key_file = Path(tempfile.gettempdir()) / f"{kept}.keys.json"
+    sizes_file = key_file.with_suffix(".sizes.json")
+    sizes = {"participants": args.participants, "programs": args.programs,
+             "months": args.months}
+    with psycopg.connect(args.database_url, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                             (kept,)).fetchone()
+        if found is not None and (not key_file.exists() or not sizes_file.exists()
+                                  or json.loads(sizes_file.read_text()) != sizes):
+            raise SystemExit(f"database {kept} was kept with other sizes or without its "
+                             f"keys: drop it (DROP DATABASE {kept}) or pick another name")
+        if found is None:
+            write_key_file(key_file, new_key_file_content())
+            conn.execute(f"CREATE DATABASE {kept}")
+    keys = key_file.read_text()
+    url = _with_database(args.database_url, kept)
+    if found is None:
+        setup = in_child(_set_up, url, keys, args.participants, args.programs, args.months)
+        sizes_file.write_text(json.dumps(sizes))
+    else:
+        setup = {"kept": kept}
+    copy = f"ledger_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(args.database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {copy} TEMPLATE {kept}")
+    try:
+        measured = in_child(_measure, _with_database(args.database_url, copy), keys,
+                            args.programs, args.months, args.runs)
+    finally:
+        with psycopg.connect(args.database_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {copy} WITH (FORCE)")
+    return setup, measured
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
 @contextmanager
-def _system(url: str):
+def _system(url: str, keys: str):
 
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as data_dir, \
-            open_system(Settings(database_url=url, data_dir=Path(data_dir))) as system:
+            open_system(Settings(database_url=url, data_dir=Path(data_dir),
+                                 keys_json=keys)) as system:
         yield system
 
 
@@ -121,9 +182,9 @@ def period(month: int) -> str:
 # Set-up
 
 
-def _set_up(url: str, participants: int, programs: int, months: int) -> dict:
+def _set_up(url: str, keys: str, participants: int, programs: int, months: int) -> dict:
     started = time.perf_counter()
-    with _system(url) as system:
+    with _system(url, keys) as system:
         for number in range(programs):
             _enroll_program(system, number, participants)
             for month in range(1, months):
@@ -229,11 +290,11 @@ def _supplement(system, pid: str, bill, how_many: int) -> None:
 # Measurement
 
 
-def _measure(url: str, programs: int, months: int, runs: int) -> dict:
+def _measure(url: str, keys: str, programs: int, months: int, runs: int) -> dict:
 
     bills, budgets, finds = [], [], []
     kinds: Counter[str] = Counter()
-    with _system(url) as system:
+    with _system(url, keys) as system:
         system.projections.catch_up()
         for number in range(programs):
             pid, bill_id = program_id(number), period(months)
@@ -243,7 +304,7 @@ def _measure(url: str, programs: int, months: int, runs: int) -> dict:
             started = time.perf_counter()
             system.ledger.program(pid)
             program_fold = time.perf_counter() - started
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             bill = system.contributions.generate_bill(pid, GenerateBill(period=bill_id), ACTOR)
             generated = time.perf_counter()
             system.contributions.record_payment(pid, bill_id, RecordPayment(
@@ -251,12 +312,15 @@ def _measure(url: str, programs: int, months: int, runs: int) -> dict:
                 amount_idr=bill.billed_idr), ACTOR)
             paid = time.perf_counter()
             system.projections.catch_up()
-            done = time.perf_counter()
+            done, cpu_done = time.perf_counter(), time.process_time()
             bills.append({"program_id": pid, "lines": len(bill.issued.lines),
                           "generate_bill_s": round(generated - started, 3),
                           "record_payment_s": round(paid - generated, 3),
                           "catch_up_s": round(done - paid, 3),
                           "total_s": round(done - started, 3),
+                          # This process's own CPU in the total (PostgreSQL's is not in
+                          # it): what a machine shared with other work inflates least.
+                          "total_process_cpu_s": round(cpu_done - cpu_started, 3),
                           "program_fold_in_fresh_process_s": round(program_fold, 3),
                           "total_in_fresh_process_s": round(done - started + program_fold, 3)})
         for number in range(programs):

@@ -21,6 +21,7 @@ indexed pass over one row per member; amounts come from the few rows found.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 
 import msgspec
@@ -82,6 +83,10 @@ def _member_findings(tx: Tx, program_id: str, base: str, window_end: str,
     paid = _paid_amounts(tx, [row["participant_id"] for row in rows
                               if row["paid_mask"] != row["covered_mask"] or row["double_mask"]
                               or row["end_idx"] is not None])
+    # A late disbursement leaves thousands of members with the same months unpaid: their
+    # months and what those cost are worked out once per distinct mask, not per member.
+    months_of = _months_of_masks(base)
+    unpaid_cost: dict[int, int] = {}
     found = []
     for row in rows:
         pid, nik = row["participant_id"], row["nik_masked"]
@@ -90,7 +95,7 @@ def _member_findings(tx: Tx, program_id: str, base: str, window_end: str,
         late = row["paid_mask"] & ~row["covered_mask"] & ~after_end
         money = paid.get(pid, {})
         if after_end:
-            months = _periods(base, after_end)
+            months = months_of(after_end)
             died = row["end_reason"] == "died"
             found.append(Finding(
                 kind="paid_after_death" if died else "paid_after_end", program_id=program_id,
@@ -99,13 +104,13 @@ def _member_findings(tx: Tx, program_id: str, base: str, window_end: str,
                 detail=f"paid for {len(months)} month(s) after membership ended "
                        f"({row['end_reason']}); refund due to the payer"))
         if late:
-            months = _periods(base, late)
+            months = months_of(late)
             found.append(Finding(
                 kind="paid_too_late", program_id=program_id, participant_id=pid, nik_masked=nik,
                 periods=months, amount_idr=sum(sum(money.get(p, [])) for p in months),
                 detail="paid after the arrears window closed: no cover bought; refund due"))
         if row["double_mask"]:
-            months = _periods(base, row["double_mask"])
+            months = months_of(row["double_mask"])
             found.append(Finding(
                 kind="double_payment", program_id=program_id, participant_id=pid, nik_masked=nik,
                 periods=months, amount_idr=sum(sum(money.get(p, [])[1:]) for p in months),
@@ -113,12 +118,13 @@ def _member_findings(tx: Tx, program_id: str, base: str, window_end: str,
         if end is None:
             gap = due_mask & ~row["covered_mask"] & ~((1 << row["first_idx"]) - 1)
             if gap:
-                months = _periods(base, gap)
+                months = months_of(gap)
+                if gap not in unpaid_cost:
+                    unpaid_cost[gap] = sum(tariffs.tariff_for(p, FULL_TARIFF_SOURCE).amount_idr
+                                           for p in months)
                 found.append(Finding(
                     kind="unpaid_active", program_id=program_id, participant_id=pid, nik_masked=nik,
-                    periods=months,
-                    amount_idr=sum(tariffs.tariff_for(p, FULL_TARIFF_SOURCE).amount_idr
-                                   for p in months),
+                    periods=months, amount_idr=unpaid_cost[gap],
                     detail=f"enrolled and alive but not covered for {len(months)} month(s) "
                            f"already due; a claim in those months would fail"))
     return found
@@ -230,6 +236,18 @@ def _due_mask(base: str, window_end: str, as_of: date) -> int:
     last_due = min(last_due, window_end)
     count = min(periods.months_from(base, last_due) + 1, MASK_MONTHS)
     return (1 << count) - 1 if count > 0 else 0
+
+
+def _months_of_masks(base: str) -> Callable[[int], list[str]]:
+    """``_periods`` for one base, remembered per mask (each finding gets its own list)."""
+    known: dict[int, list[str]] = {}
+
+    def months_of(mask: int) -> list[str]:
+        if mask not in known:
+            known[mask] = _periods(base, mask)
+        return list(known[mask])
+
+    return months_of
 
 
 def _periods(base: str, mask: int) -> list[str]:

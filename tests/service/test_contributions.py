@@ -132,6 +132,25 @@ def test_findings_catch_paid_after_death_double_payment_and_the_unpaid(system, m
     assert death.amount_idr == 16_800
 
 
+def test_members_left_unpaid_together_each_get_their_own_unpaid_finding(system, members):
+    # Given March paid and April and May billed but not paid (a late APBD disbursement)
+    for period in ("2024-03", "2024-04", "2024-05"):
+        system.contributions.generate_bill(PROGRAM, GenerateBill(period=period), FINANCE)
+    system.contributions.record_payment(PROGRAM, "2024-03", RecordPayment(
+        payment_ref="SP2D-03", paid_on=date(2024, 3, 10), amount_idr=50_400), FINANCE)
+
+    # When the findings are read in June
+    found = read(system, findings, date(2024, 6, 1))
+
+    # Then every member is unpaid for the same two months at the full tariff, and each
+    # finding names its own months: changing one leaves the others as they were
+    unpaid = [f for f in found if f.kind == "unpaid_active"]
+    assert sorted(f.participant_id for f in unpaid) == sorted(members)
+    assert [(f.periods, f.amount_idr) for f in unpaid] == [(["2024-04", "2024-05"], 33_600)] * 3
+    unpaid[0].periods.append("2024-06")
+    assert [f.periods for f in unpaid[1:]] == [["2024-04", "2024-05"]] * 2
+
+
 def test_a_refund_clears_the_finding_and_a_reversal_reopens_the_bill(system, members):
     siti_id = members[0]
     system.contributions.generate_bill(PROGRAM, GenerateBill(period="2024-03", months=3),
