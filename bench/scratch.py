@@ -32,6 +32,21 @@ def scratch_database(server_url: str):
             conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
+@contextmanager
+def kept_database(server_url: str, name: str):
+    """A database kept between runs (``ledger_bench_keep_NAME``), created when missing;
+    yields its URL and whether it was just created (so that set-up is still to do)."""
+    database = f"ledger_bench_keep_{name}"
+    if not database.replace("_", "").isalnum():
+        raise ValueError(f"a kept database's name is letters, digits and _, not {name!r}")
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                             (database,)).fetchone()
+        if found is None:
+            conn.execute(f"CREATE DATABASE {database}")
+    yield urlunsplit(urlsplit(server_url)._replace(path="/" + database)), found is None
+
+
 def in_child(target, *args):
     """Run ``target`` in a fresh process so its peak RSS is its own."""
     ctx = multiprocessing.get_context("spawn")

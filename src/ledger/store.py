@@ -8,7 +8,7 @@ refuses a second event at the same (stream, version).
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import NamedTuple
 from uuid import UUID
 
@@ -19,6 +19,9 @@ from ledger.errors import ConcurrencyConflict
 from ledger.events import Event, EventMeta
 from ledger.personal_data import Keyring
 from ledger.storage import Storage
+
+CHUNK = 5000
+"""Ids or positions per query: under SQLite's 32,766 bound parameters."""
 
 
 class Recorded(NamedTuple):
@@ -97,6 +100,48 @@ class EventStore:
         """Position of the newest event (0 for an empty log)."""
         return self._recorder.max_notification_id() or 0
 
+    def positions_of(self, stream_ids: Collection[UUID], upto: int) -> list[int]:
+        """The log positions of every event of these streams up to ``upto``, ascending.
+        Found through the streams' key, so a replay of one program's streams out of a
+        long log reads their events without walking everyone else's."""
+        keys = [self._stream_key(stream_id) for stream_id in stream_ids]
+        position = self._position_column()
+        found: list[int] = []
+        with self._db.snapshot() as tx:
+            for start in range(0, len(keys), CHUNK):
+                condition, params = tx.any_of("originator_id", keys[start:start + CHUNK])
+                found += [row["position"] for row in tx.fetchall(
+                    f"SELECT {position} AS position FROM stored_events "
+                    f"WHERE {condition} AND {position} <= :upto", {**params, "upto": upto})]
+        return sorted(found)
+
+    def read_positions(self, positions: Sequence[int]) -> list[Recorded]:
+        """The events at these log positions, in global order."""
+        position = self._position_column()
+        rows: list[dict] = []
+        with self._db.snapshot() as tx:
+            for start in range(0, len(positions), CHUNK):
+                condition, params = tx.any_of(position, positions[start:start + CHUNK])
+                rows += tx.fetchall(
+                    f"SELECT {position} AS position, originator_id, originator_version, topic, "
+                    f"state FROM stored_events WHERE {condition}", params)
+        rows.sort(key=lambda row: row["position"])
+        return [self._recorded(row["position"], self._stream_of(row["originator_id"]),
+                               row["originator_version"], row["topic"], bytes(row["state"]))
+                for row in rows]
+
+    def _position_column(self) -> str:
+        """The library keeps a log position in ``notification_id`` on PostgreSQL and in
+        the rowid on SQLite."""
+        return "notification_id" if self._db.dialect == "postgresql" else "rowid"
+
+    def _stream_key(self, stream_id: UUID) -> UUID | str:
+        """A stream id as the library stores it: a uuid on PostgreSQL, hex text on SQLite."""
+        return stream_id if self._db.dialect == "postgresql" else stream_id.hex
+
+    @staticmethod
+    def _stream_of(stored: UUID | str) -> UUID:
+        return stored if isinstance(stored, UUID) else UUID(stored)
 
     def _recorded(self, position: int | None, stream_id: UUID, version: int, type_name: str,
                   state: bytes) -> Recorded:

@@ -6,6 +6,17 @@ replayed from the start of the log up to that position into a throwaway SQLite
 database, and the usual read queries run there: there is no second implementation
 of any figure, status or timeline to drift from the live one.
 
+A question replays only what it reads (its ``Scope``): the events of the streams
+whose events make its rows, in global order, into the projections that write them.
+A participant is its own stream; a claim too; a program's budget and findings are
+the program's stream, its participants' and its bills', plus, for the findings
+across programs (the same NIK paid by two programs), every other program's
+participant of a NIK the program holds, with that program's stream and bills. The
+streams are listed from the live read models, caught up to the position first: a
+stream is never deleted, so one that held events by then is listed now, and a
+listed stream's later events are left out by position. The events a scope leaves
+out write no row the question reads (the tests replay both ways and compare).
+
 A recorded time is turned into a position by binary search, which rests on recorded
 times rising with positions. They do, but for one edge: a command stamps its events
 when it decides, just before appending them, so two commands racing each other may
@@ -16,18 +27,21 @@ server clock set back would break the rule until it caught up again.)
 """
 
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
+from uuid import UUID
 
-from ledger import periods
+from ledger import claim, periods, program
 from ledger.claim import Claim
 from ledger.errors import InvalidInput
 from ledger.service import utc_now
 from ledger.storage import Database, Tx, open_storage
-from ledger.store import EventStore
+from ledger.store import EventStore, Recorded
 from ledger.system import System, read_models
 from projections import views
 from projections.claims import decode_state
@@ -46,21 +60,122 @@ class LogPoint(NamedTuple):
     day of the recorded time as the caller wrote it, or today for a bare position."""
 
 
+class Scope(NamedTuple):
+    """What a question reads: the streams whose events write its rows, and the
+    projections (of ``read_models``) that write them."""
+    streams: frozenset[UUID]
+    projections: list[Projection]
+
+
 @contextmanager
-def replayed(store: EventStore, projections: Sequence[Projection],
-             position: int) -> Iterator[Database]:
-    """A read-only view of the read models after the log's first ``position`` events."""
+def replayed(store: EventStore, projections: Sequence[Projection], position: int,
+             streams: Collection[UUID] | None = None) -> Iterator[Database]:
+    """A read-only view of the read models after the log's first ``position`` events;
+    of only the events of ``streams`` among them when given."""
     head = store.head()
     if not 0 <= position <= head:
         raise InvalidInput(f"position must be between 0 and the log's head {head}",
                            field="position")
+    log = store if streams is None else StreamsLog(store, streams, position)
     with tempfile.TemporaryDirectory(prefix="ledger-as-of-") as tmp:
-        scratch = open_storage(f"sqlite:///{Path(tmp) / 'as-of.sqlite'}", pool_size=1)
+        path = Path(tmp) / "as-of.sqlite"
+        path.write_bytes(_empty_read_models())
+        scratch = open_storage(f"sqlite:///{path}", pool_size=1)  # migrated: nothing to apply
         try:
-            ProjectionRunner(store, scratch.db, projections).catch_up(upto=position)
+            ProjectionRunner(log, scratch.db, projections).catch_up(upto=position)
             yield scratch.db
         finally:
             scratch.close()
+
+
+@cache
+def _empty_read_models() -> bytes:
+    """An empty SQLite database with every migration applied (a few hundred KB), made once
+    per process and written out for each replay: applying the migrations took about half
+    a second, as long as replaying a small program. Kept in memory, so that nothing is
+    left on disk by a process that is killed."""
+    with tempfile.TemporaryDirectory(prefix="ledger-as-of-empty-") as tmp:
+        path = Path(tmp) / "empty.sqlite"
+        open_storage(f"sqlite:///{path}", pool_size=1).close()
+        return path.read_bytes()
+
+
+class StreamsLog:
+    """The events of some streams up to a position, read as ``ProjectionRunner`` reads the
+    log (``read_log``): in global order, a batch at a time, with their own positions, so
+    the runner applies each once and records where it stands as it does over the log."""
+
+    def __init__(self, store: EventStore, streams: Collection[UUID], upto: int) -> None:
+        self._store = store
+        self._positions = store.positions_of(streams, upto)
+
+    def read_log(self, after: int, limit: int, upto: int | None = None) -> list[Recorded]:
+        start = bisect_right(self._positions, after)
+        stop = len(self._positions) if upto is None else bisect_right(self._positions, upto)
+        return self._store.read_positions(self._positions[start:min(stop, start + limit)])
+
+    def head(self) -> int:
+        return self._store.head()
+
+
+def replayed_scope(system: System, scope: Scope, position: int
+                   ) -> AbstractContextManager[Database]:
+    return replayed(system.store, scope.projections, position, scope.streams)
+
+
+def participant_scope(system: System, participant_id: str) -> Scope:
+    """A participant's row and reasons: the participants projection folds each person
+    from their own stream alone."""
+    return Scope(frozenset({UUID(participant_id)}), _projections(system, "participants"))
+
+
+def claim_scope(system: System, program_id: str, claim_id: str) -> Scope:
+    """A claim's summary and stages: the claims projection folds each claim from its own
+    stream alone."""
+    return Scope(frozenset({claim.stream_id(program_id, claim_id)}),
+                 _projections(system, "claims"))
+
+
+def program_scope(system: System, program_id: str, position: int) -> Scope:
+    """A program's budget and findings: the program, its participants and bills (payments,
+    reversals and refunds are on the bill's stream; their reference streams hold only
+    ``ReferenceUsed``, which no projection reads), and for the findings across programs
+    every other program's participant of a NIK this program holds, with that program's
+    stream and bills, which make that member's paid months."""
+    system.projections.catch_up(upto=position)
+    key = {"program_id": program_id}
+    with system.storage.db.snapshot() as tx:
+        others = tx.fetchall(
+            "SELECT DISTINCT o.participant_id AS participant_id, o.program_id AS program_id "
+            "FROM participant_status s JOIN participant_status o ON o.nik_hash = s.nik_hash "
+            "AND o.program_id <> s.program_id WHERE s.program_id = :program_id", key)
+        programs = sorted({program_id} | {row["program_id"] for row in others})
+        condition, params = tx.any_of("program_id", programs)
+        ids = [row["id"] for row in tx.fetchall(
+            f"SELECT stream_id AS id FROM bill_summary WHERE {condition}", params)]
+        ids += [row["id"] for row in tx.fetchall(
+            "SELECT participant_id AS id FROM participant_status "
+            "WHERE program_id = :program_id", key)]
+    streams = {program.stream_id(p) for p in programs}
+    streams |= {UUID(str(i)) for i in ids} | {UUID(row["participant_id"]) for row in others}
+    return Scope(frozenset(streams),
+                 _projections(system, "programs", "participants", "contributions"))
+
+
+def claims_scope(system: System, program_id: str, position: int) -> Scope:
+    """A program's claims report: the program (whether it is held) and its claims."""
+    system.projections.catch_up(upto=position)
+    with system.storage.db.snapshot() as tx:
+        ids = [row["id"] for row in tx.fetchall(
+            "SELECT stream_id AS id FROM claim_summary WHERE program_id = :program_id",
+            {"program_id": program_id})]
+    return Scope(frozenset({program.stream_id(program_id)} | {UUID(str(i)) for i in ids}),
+                 _projections(system, "programs", "claims"))
+
+
+def _projections(system: System, *names: str) -> list[Projection]:
+    """The named read models, in ``read_models``' order (the order a batch applies in)."""
+    return [p for p in read_models(system.keyring) if p.name in names]
 
 
 def log_point(store: EventStore, position: int | None, at: str | None) -> LogPoint:
@@ -121,7 +236,7 @@ def participant_as_of(system: System, program_id: str, participant_id: str,
                       position: int) -> dict[str, Any] | None:
     """The participant's row as ``views.participant`` reads it, after the log's first
     ``position`` events; None when the log held no such participant yet."""
-    with _replayed_read_models(system, position) as db:
+    with replayed_scope(system, participant_scope(system, participant_id), position) as db:
         return views.participant(db, program_id, participant_id)
 
 
@@ -129,7 +244,8 @@ def claim_as_of(system: System, program_id: str, claim_id: str,
                 point: LogPoint) -> tuple[Claim, ClaimTimeline] | None:
     """The claim as the claims projection had folded it and its timeline, at ``point``;
     None when the log held no such claim yet."""
-    with _replayed_read_models(system, point.position) as db, db.snapshot() as tx:
+    scope = claim_scope(system, program_id, claim_id)
+    with replayed_scope(system, scope, point.position) as db, db.snapshot() as tx:
         timeline = claim_timeline(tx, program_id, claim_id, point.day)
         row = tx.fetchone("SELECT state FROM claim_summary "
                           "WHERE program_id = :program_id AND claim_id = :claim_id",
@@ -143,9 +259,6 @@ def program_as_of(system: System, program_id: str, point: LogPoint,
                   query: Callable[[Tx, str, date], R | None]) -> R | None:
     """A program report's ``query`` (budget, findings) at ``point``; None when the log held
     no such program yet."""
-    with _replayed_read_models(system, point.position) as db, db.snapshot() as tx:
+    scope = program_scope(system, program_id, point.position)
+    with replayed_scope(system, scope, point.position) as db, db.snapshot() as tx:
         return query(tx, program_id, point.day)
-
-
-def _replayed_read_models(system: System, position: int) -> AbstractContextManager[Database]:
-    return replayed(system.store, read_models(system.keyring), position)

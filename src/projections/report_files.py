@@ -32,9 +32,16 @@ from ledger import periods
 from ledger.errors import ClaimNotFound, InvalidInput, ProgramNotFound
 from ledger.service import utc_now
 from ledger.storage import Database, Tx
-from ledger.system import System, read_models
+from ledger.system import System
 from projections import claims_report as claims_model
-from projections.as_of import position_at_end_of, replayed
+from projections.as_of import (
+    Scope,
+    claim_scope,
+    claims_scope,
+    position_at_end_of,
+    program_scope,
+    replayed_scope,
+)
 from projections.budget import BudgetSummary, budget_summary
 from projections.claims_report import BenefitStatusCount, ClaimLine, ClaimTimeline
 from projections.findings import KINDS, Finding, findings
@@ -92,28 +99,32 @@ def budget_report(system: System, program_id: str, as_of: str | None = None,
                   position: int | None = None) -> BudgetReport:
     """The budget as of the end of month ``as_of`` (YYYY-MM), or at log ``position``, or
     now when neither is given."""
-    summary, day, at = _program_query(system, program_id, as_of, position, budget_summary)
+    summary, day, at = _program_query(system, program_id, as_of, position, budget_summary,
+                                      program_scope)
     return BudgetReport(program_id=program_id, as_of=day, position=at, budget=summary)
 
 
 def findings_report(system: System, program_id: str, as_of: str | None = None,
                     position: int | None = None) -> FindingsReport:
-    found, day, at = _program_query(system, program_id, as_of, position, findings)
+    found, day, at = _program_query(system, program_id, as_of, position, findings,
+                                    program_scope)
     return FindingsReport(program_id=program_id, as_of=day, position=at, findings=found)
 
 
 def claims_report(system: System, program_id: str, as_of: str | None = None,
                   position: int | None = None) -> ProgramClaimsReport:
     found, _, at = _program_query(system, program_id, as_of, position,
-                                  claims_model.claims_report)
+                                  claims_model.claims_report, claims_scope)
     return ProgramClaimsReport(position=at, **msgspec.structs.asdict(found))
 
 
 def _program_query(system: System, program_id: str, as_of: str | None, position: int | None,
-                   query: Callable[[Tx, str, date], R | None]) -> tuple[R, date, int]:
-    """``query`` of one program on the read models as they stood; a program the log did not
-    hold at that point is not found."""
-    with _read_models(system, as_of, position) as (db, day, at):
+                   query: Callable[[Tx, str, date], R | None],
+                   scope: Callable[[System, str, int], Scope]) -> tuple[R, date, int]:
+    """``query`` of one program on the read models as they stood (replaying the ``scope``
+    it reads); a program the log did not hold at that point is not found."""
+    with _read_models(system, as_of, position,
+                      lambda at: scope(system, program_id, at)) as (db, day, at):
         with db.snapshot() as tx:
             found = query(tx, program_id, day)
     if found is None:
@@ -125,7 +136,8 @@ def timeline_report(system: System, program_id: str, claim_id: str, as_of: str |
                     position: int | None = None) -> TimelineReport:
     """One claim's stages and service level, now or as they stood."""
     system.ledger.program(program_id)  # an unknown program is named as such, not as a claim
-    with _read_models(system, as_of, position) as (db, day, at):
+    with _read_models(system, as_of, position,
+                      lambda _: claim_scope(system, program_id, claim_id)) as (db, day, at):
         with db.snapshot() as tx:
             found = claims_model.claim_timeline(tx, program_id, claim_id, day)
     if found is None:
@@ -135,9 +147,10 @@ def timeline_report(system: System, program_id: str, claim_id: str, as_of: str |
 
 
 @contextmanager
-def _read_models(system: System, month: str | None,
-                 position: int | None) -> Iterator[tuple[Database, date, int]]:
-    """The read models to report from, the business day and the log position they stand at."""
+def _read_models(system: System, month: str | None, position: int | None,
+                 scope: Callable[[int], Scope]) -> Iterator[tuple[Database, date, int]]:
+    """The read models to report from, the business day and the log position they stand at:
+    the live ones, or the ``scope`` of the question replayed to the position."""
     today = utc_now().date()
     if month is not None and position is not None:
         raise InvalidInput("give as_of (a month) or position, not both", field="position")
@@ -152,7 +165,7 @@ def _read_models(system: System, month: str | None,
         system.projections.catch_up(upto=head)
         yield system.storage.db, today, head
         return
-    with replayed(system.store, read_models(system.keyring), position) as db:
+    with replayed_scope(system, scope(position), position) as db:
         yield db, today, position
 
 
