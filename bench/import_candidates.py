@@ -74,22 +74,36 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 @contextmanager
-def projection_worker(url: str, enabled: bool):
+def projection_worker(url: str, data_dir: Path, enabled: bool):
     """``ledger projections run`` in its own process, for the length of the block; yields a
-    dict that holds the worker's CPU seconds once it has stopped."""
+    dict that holds the worker's CPU seconds once it has stopped. It shares the import's
+    data directory, so the personal-data keys the import sealed with."""
     usage: dict[str, float] = {}
     if not enabled:
         yield usage
         return
-    env = {**os.environ, "LEDGER_DATABASE_URL": url}
-    worker = subprocess.Popen([sys.executable, "-m", "ledger.cli", "projections", "run",
-                               "--idle-wait", "0.02"], env=env, stderr=subprocess.DEVNULL)
-    try:
-        yield usage
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        _, _, rusage = os.wait4(worker.pid, 0)
-        usage["cpu_s"] = rusage.ru_utime + rusage.ru_stime
+    env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_DATA_DIR": str(data_dir)}
+    with tempfile.TemporaryFile() as log:
+        worker = subprocess.Popen([sys.executable, "-m", "ledger.cli", "projections", "run",
+                                   "--idle-wait", "0.02"], env=env, stderr=log)
+        try:
+            yield usage
+        finally:
+            # Popen.poll() would reap the worker and lose its CPU figures: wait4 reaps it
+            # instead, and a worker that stopped before it was told to is an error to show.
+            ended, status, rusage = os.wait4(worker.pid, os.WNOHANG)
+            if ended == 0:
+                os.kill(worker.pid, signal.SIGTERM)
+                _, status, rusage = os.wait4(worker.pid, 0)
+            else:
+                log.seek(0)
+                raise WorkerDied(f"the projection worker stopped on its own (status {status}):\n"
+                                 + log.read().decode(errors="replace"))
+            usage["cpu_s"] = rusage.ru_utime + rusage.ru_stime
+
+
+class WorkerDied(RuntimeError):
+    """The projection worker exited before the import was over."""
 
 
 def _cpu_s() -> float:
@@ -106,7 +120,8 @@ def _import(url: str, candidates: Path, registry_path: Path, rows: int, worker: 
     from ledger.system import open_system
 
     actor = Actor("bench", "enrollment_clerk")
-    with open_system(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp()))) as system:
+    data_dir = Path(tempfile.mkdtemp())
+    with open_system(Settings(database_url=url, data_dir=data_dir)) as system:
         system.ledger.open_program(OpenProgram(
             program_id="makassar-2024", region_code=MAKASSAR, region_name="Kota Makassar",
             fiscal_year=2024, agreement_ref="PKS/BENCH", quota_total=35_782,
@@ -114,7 +129,7 @@ def _import(url: str, candidates: Path, registry_path: Path, rows: int, worker: 
             coverage_end=date(2024, 12, 31)), actor)
         system.projections.catch_up()
         head_before = system.store.head()
-        with projection_worker(url, worker) as worker_usage:
+        with projection_worker(url, data_dir, worker) as worker_usage:
             time.sleep(1.0 if worker else 0)  # let the worker start before the clock does
             started, cpu_started = time.perf_counter(), _cpu_s()
             registry = load_registry(registry_path)

@@ -19,6 +19,7 @@ from uuid import UUID
 from ledger import chain
 from ledger.storage import Database
 
+
 class Verdict(NamedTuple):
     events: int
     head_hash: str

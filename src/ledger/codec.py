@@ -41,8 +41,12 @@ class EventCodec:
         if paths is None:
             return event.TYPE, _encoder.encode(_Stored(meta, event))
         data = msgspec.to_builtins(event)
+        seal = self._keyring.seal
         for path in paths:
-            _replace(data, path, self._keyring.seal)
+            if len(path) > 1:
+                _replace(data, path, seal)
+            elif value := data.get(path[0]):  # the common case, without the walk
+                data[path[0]] = seal(value)
         return event.TYPE, _encoder.encode(_Stored(meta, data))
 
     def decode(self, type_name: str, state: bytes) -> tuple[Event, EventMeta]:
@@ -53,8 +57,12 @@ class EventCodec:
             stored = _decoders[type_name].decode(state)
             return stored.data, stored.meta
         raw = _raw_decoder.decode(state)
+        data, unseal = raw["data"], self._keyring.unseal
         for path in paths:
-            _replace(raw["data"], path, self._keyring.unseal)
+            if len(path) > 1:
+                _replace(data, path, unseal)
+            elif value := data.get(path[0]):
+                data[path[0]] = unseal(value)
         stored = msgspec.convert(raw, _STORED_TYPES[type_name])
         return stored.data, stored.meta
 

@@ -10,6 +10,7 @@ Deciders here are pure: given the current state and a command they return the
 events to append, or raise a named refusal.
 """
 
+import hashlib
 import re
 import uuid
 from datetime import date
@@ -52,8 +53,15 @@ Status = Literal["awaiting_verification", "matched", "mismatched", "enrolled", "
                  "terminated"]
 
 
+_NAMESPACE_SHA1 = hashlib.sha1(PARTICIPANT_NAMESPACE.bytes, usedforsecurity=False)
+
+
 def stream_id(program_id: str, nik_hash: str) -> uuid.UUID:
-    return uuid.uuid5(PARTICIPANT_NAMESPACE, f"participant/{program_id}/{nik_hash}")
+    """``uuid.uuid5(PARTICIPANT_NAMESPACE, f"participant/{program_id}/{nik_hash}")``, with
+    the namespace hashed once: an import derives one id per row."""
+    digest = _NAMESPACE_SHA1.copy()
+    digest.update(f"participant/{program_id}/{nik_hash}".encode())
+    return uuid.UUID(bytes=digest.digest()[:16], version=5)
 
 
 class CandidateData(msgspec.Struct, frozen=True, kw_only=True):
@@ -126,7 +134,11 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
 def evolve(state: Participant | None, event: Event) -> Participant:
     match event:
         case CandidateSubmitted():
-            data = CandidateData(**{f: getattr(event, f) for f in CandidateData.__struct_fields__})
+            data = CandidateData(
+                nik=event.nik, full_name=event.full_name, birth_date=event.birth_date,
+                sex=event.sex, mother_name=event.mother_name, address=event.address,
+                village=event.village, occupation=event.occupation, cohort=event.cohort,
+                submitted_by=event.submitted_by)
             if state is None:
                 return Participant(program_id=event.program_id, data=data,
                                    status="awaiting_verification", submissions=[data])

@@ -39,6 +39,10 @@ KEY_BYTES = 32
 _NONCE_BYTES = 12
 _CHECK_MESSAGE = b"pekerja-rentan-ledger key fingerprint"
 _NONCE_KEY_LABEL = b"pekerja-rentan-ledger synthetic nonce"
+_OPENED_MAX = 20_000
+"""Values ``unseal`` keeps for ``seal`` at most (see ``_keep_opened``)."""
+_OPENED_MAX_CHARS = 200
+"""Only values this short are kept: names, NIKs, dates, addresses; never a whole body."""
 
 
 class Keyring:
@@ -47,11 +51,14 @@ class Keyring:
             raise KeysUnusable(f"the active data key {active!r} is not among the data keys")
         self.active = active
         self._ciphers = {key_id: AESGCM(key) for key_id, key in data_keys.items()}
-        self._nonce_key = hmac.digest(data_keys[active], _NONCE_KEY_LABEL, "sha256")
+        self._active_cipher = self._ciphers[active]
+        self._active_prefix = f"{SEALED_PREFIX}{active}:"
+        self._nonce_hmac = _Hmac(hmac.digest(data_keys[active], _NONCE_KEY_LABEL, "sha256"))
         self._fingerprints = {f"data_key:{key_id}": _fingerprint(key)
                               for key_id, key in data_keys.items()}
         self._fingerprints["nik_hash_key"] = _fingerprint(nik_hash_key)
-        self._nik_hash_key = nik_hash_key
+        self._nik_hmac = _Hmac(nik_hash_key)
+        self._opened: dict[str, str] = {}
 
     @property
     def fingerprints(self) -> dict[str, str]:
@@ -60,9 +67,13 @@ class Keyring:
         return dict(self._fingerprints)
 
     def seal(self, plaintext: str) -> str:
-        nonce = hmac.digest(self._nonce_key, plaintext.encode(), "sha256")[:_NONCE_BYTES]
-        sealed = self._ciphers[self.active].encrypt(nonce, plaintext.encode(), None)
-        return f"{SEALED_PREFIX}{self.active}:{base64.b64encode(nonce + sealed).decode()}"
+        known = self._opened.get(plaintext)
+        if known is not None:
+            return known
+        value = plaintext.encode()
+        nonce = self._nonce_hmac.digest(value)[:_NONCE_BYTES]
+        sealed = self._active_cipher.encrypt(nonce, value, None)
+        return self._active_prefix + binascii.b2a_base64(nonce + sealed, newline=False).decode()
 
     def unseal(self, sealed: str) -> str:
         key_id, body = _parts(sealed)
@@ -71,15 +82,44 @@ class Keyring:
             raise PersonalDataUnreadable(
                 f"personal data is sealed with data key {key_id!r}, which the keyring lacks")
         try:
-            raw = base64.b64decode(body, validate=True)
-            return cipher.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None).decode()
+            raw = binascii.a2b_base64(body, strict_mode=True)
+            plaintext = cipher.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None).decode()
         except (binascii.Error, InvalidTag, ValueError):
             raise PersonalDataUnreadable(
                 f"a value sealed with data key {key_id!r} does not open: the key is not "
                 "the one it was sealed with, or the value was altered") from None
+        if key_id == self.active and len(plaintext) <= _OPENED_MAX_CHARS:
+            self._keep_opened(plaintext, raw)
+        return plaintext
 
     def nik_hash(self, nik: str) -> str:
-        return hmac.digest(self._nik_hash_key, nik.encode(), "sha256").hex()
+        return self._nik_hmac.digest(nik.encode()).hex()
+
+    def _keep_opened(self, plaintext: str, raw: bytes) -> None:
+        """Keep what a value that opened under the active key seals to, for ``seal``: a
+        projection that reads an event and stores its NIK, name and birth date sealed
+        (participant_status) then pays a lookup per value, not an HMAC and an encryption.
+        It is exactly what ``seal`` would compute: the tag proves the bytes were sealed
+        with this key, which only ``seal`` does, with the nonce derived from the value
+        (re-encoded here, so the text is the canonical one). Bounded, and emptied when
+        full, which costs only the lookups that would have found something."""
+        if len(self._opened) >= _OPENED_MAX:
+            self._opened.clear()
+        self._opened[plaintext] = (self._active_prefix
+                                   + binascii.b2a_base64(raw, newline=False).decode())
+
+
+class _Hmac:
+    """HMAC-SHA256 under one key, its key set up once: ``hmac.digest`` sets the key up
+    again on every message, which cost more than hashing a name or a NIK."""
+
+    def __init__(self, key: bytes) -> None:
+        self._keyed = hmac.new(key, digestmod="sha256")
+
+    def digest(self, message: bytes) -> bytes:
+        mac = self._keyed.copy()
+        mac.update(message)
+        return mac.digest()
 
 
 def _parts(sealed: str) -> tuple[str, str]:

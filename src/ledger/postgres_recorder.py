@@ -239,14 +239,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return previous
 
     def _write_chain(self, curs: Cursor[DictRow], previous: bytes, rows: list[Row]) -> bytes:
-        """Chain the rows just written to the log; return the last hash."""
-        links = chain.link(previous, [(position, UUID(str(sid)), version, topic, state)
-                                      for sid, version, topic, state, position in rows])
+        """Chain the rows just written to the log; return the last hash. Each hash is
+        ``chain.event_hash`` of its row, computed as the rows go out (``raw_hash`` on the
+        id's bytes): no second list of a batch's rows."""
         with curs.copy(self._chain_copy_statement) as copy:
             copy.set_types(["int8", "bytea"])
-            for link in links:
-                copy.write_row(link)
-        return links[-1][1] if links else previous
+            for sid, version, topic, state, position in rows:
+                stream = (sid if isinstance(sid, UUID) else UUID(sid)).bytes
+                previous = chain.raw_hash(previous, position, stream, version,
+                                          topic.encode("utf-8"), state)
+                copy.write_row((position, previous))
+        return previous
 
     def _copy_rows(self, curs: Cursor[DictRow], rows: list[Row]) -> None:
         # Binary COPY: no text escaping of state, measurably faster than text.

@@ -2,14 +2,22 @@
 KPJ assignment files, and everything wrong with them."""
 
 import csv
+import gc
+import threading
 from datetime import date
 from pathlib import Path
 
 import msgspec
 import pytest
 
+from ledger import importer
 from ledger.demo_data import build_nik, generate_candidates
-from ledger.errors import ImportRejected, OutsideCoverageWindow, ProgramNotFound
+from ledger.errors import (
+    ConcurrencyConflict,
+    ImportRejected,
+    OutsideCoverageWindow,
+    ProgramNotFound,
+)
 from ledger.importer import (
     CANDIDATE_COLUMNS,
     Rejection,
@@ -238,3 +246,60 @@ def test_a_kpj_file_outside_the_coverage_window_is_refused_whole(system, tmp_pat
 
     with pytest.raises(OutsideCoverageWindow):
         import_kpj(system, PROGRAM, path, CLERK, coverage_start=date(2025, 1, 1), batch="t1")
+
+
+class ReaderBroke(Exception):
+    """A failure while reading the file, past the rows CsvRows itself refuses."""
+
+
+def readers_running() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "import-read-ahead"]
+
+
+def test_a_failure_while_reading_ahead_reaches_the_caller_after_the_batches_before_it(
+        system, tmp_path, monkeypatch):
+    generate_candidates(tmp_path / "c.csv", tmp_path / "r.csv", count=5000, seed=3)
+    parse, parsed = importer._candidate, []
+
+    def breaking_on_the_4500th_row(values):
+        if len(parsed) == 4500:
+            raise ReaderBroke("the disk went away")
+        parsed.append(values["nik"])
+        return parse(values)
+
+    monkeypatch.setattr(importer, "_candidate", breaking_on_the_4500th_row)
+    thresholds = gc.get_threshold()
+
+    with pytest.raises(ReaderBroke):
+        import_candidates(system, PROGRAM, tmp_path / "c.csv", CLERK)
+
+    system.projections.catch_up()
+    totals = views.program_summary(system.storage.db, PROGRAM)["totals"]
+    assert 3000 < totals["submitted"] < 4000  # the two whole batches before it stay
+    assert readers_running() == []
+    assert gc.get_threshold() == thresholds
+
+
+def test_a_batch_refused_midway_stops_the_reader_and_restores_the_collector(
+        system, tmp_path, monkeypatch):
+    generate_candidates(tmp_path / "c.csv", tmp_path / "r.csv", count=5000, seed=3)
+    submit_batch = system.ledger.submit_batch
+    batches, thresholds_during = [], []
+
+    def refusing_the_second_batch(*args, **kwargs):
+        batches.append(args[1])
+        thresholds_during.append(gc.get_threshold())
+        if len(batches) == 2:
+            raise ConcurrencyConflict("another writer won five times over")
+        return submit_batch(*args, **kwargs)
+
+    monkeypatch.setattr(system.ledger, "submit_batch", refusing_the_second_batch)
+    thresholds = gc.get_threshold()
+
+    with pytest.raises(ConcurrencyConflict):
+        import_candidates(system, PROGRAM, tmp_path / "c.csv", CLERK)
+
+    assert len(batches) == 2
+    assert readers_running() == []
+    assert thresholds_during[0][0] > thresholds[0]  # fewer collections while it ran
+    assert gc.get_threshold() == thresholds
