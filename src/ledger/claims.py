@@ -51,7 +51,7 @@ class Claims:
 
     def report(self, program_id: str, participant_id: UUID, command: ReportClaim,
                actor: Actor, command_id: str | None = None) -> Claim:
-        self._ledger.program(program_id)  # an unknown program is named as such
+        self._ledger.check_program(program_id)  # an unknown program is named as such
         person = self._ledger.participant(program_id, participant_id)
         pid = str(participant_id)
         claim_id = (claim.death_claim_id(pid) if command.benefit == "JKM" or command.fatal
@@ -65,7 +65,7 @@ class Claims:
                 reason="died", effective_date=command.incident_date,
                 note=f"death reported in claim {claim_id}"))
         self._store.append(writes, self._meta(actor, command_id))
-        return self.claim(program_id, claim_id)
+        return _folded(None, events)
 
     def receive_document(self, program_id: str, claim_id: str, command: ReceiveDocument,
                          actor: Actor, command_id: str | None = None) -> Claim:
@@ -146,14 +146,12 @@ class Claims:
         if events:
             self._store.append([StreamWrite(claim.stream_id(program_id, claim_id), version,
                                             events)], self._meta(actor, command_id))
-        return self.claim(program_id, claim_id)
+        # The stream now holds what was read and what was appended: no need to read it back.
+        return _folded(state, events)
 
     def _fold(self, program_id: str, claim_id: str) -> tuple[Claim | None, int]:
         recorded = self._store.read(claim.stream_id(program_id, claim_id))
-        state = None
-        for item in recorded:
-            state = claim.evolve(state, item.event)
-        return state, len(recorded)
+        return _folded(None, [item.event for item in recorded]), len(recorded)
 
     def _existing(self, program_id: str, claim_id: str) -> tuple[Claim, int]:
         state, version = self._fold(program_id, claim_id)
@@ -168,3 +166,9 @@ class Claims:
 
     def _today(self) -> date:
         return self._clock().date()
+
+
+def _folded(state: Claim | None, events: list[Event]) -> Claim | None:
+    for event in events:
+        state = claim.evolve(state, event)
+    return state

@@ -98,6 +98,12 @@ class Ledger:
             raise ProgramNotFound(f"no program {program_id!r}", field="program_id")
         return state
 
+    def check_program(self, program_id: str) -> None:
+        """Refuse a program the ledger does not hold. A program is never removed once
+        opened, so one this process has already folded needs no query."""
+        if program_id not in self._programs:
+            self.program(program_id)
+
     # Participants, one at a time
 
     def submit(self, program_id: str, data: CandidateData, actor: Actor,
@@ -174,11 +180,7 @@ class Ledger:
         return self._decide_batch(program_id, list(lapses), decide, actor, command_id)
 
     def participant(self, program_id: str, participant_id: UUID) -> Participant:
-        state = _fold(participant.evolve, self._store.read(participant_id))
-        if state is None or state.program_id != program_id:
-            raise ParticipantNotFound("no such participant in this program",
-                                      field="participant_id")
-        return state
+        return _in_program(program_id, self._store.read(participant_id))
 
     def participant_id(self, program_id: str, nik: str) -> UUID:
         """The stream of the person with ``nik`` in a program. It comes from the keyed
@@ -187,8 +189,9 @@ class Ledger:
         return participant.stream_id(program_id, self._keyring.nik_hash(nik))
 
     def history(self, program_id: str, participant_id: UUID) -> list[Recorded]:
-        self.participant(program_id, participant_id)
-        return self._store.read(participant_id)
+        recorded = self._store.read(participant_id)
+        _in_program(program_id, recorded)
+        return recorded
 
     # Participants in batches (imports)
 
@@ -325,6 +328,13 @@ class Ledger:
 def _fold(evolve: Callable, recorded: Sequence, state=None):
     for item in recorded:
         state = evolve(state, item.event if isinstance(item, Recorded) else item)
+    return state
+
+
+def _in_program(program_id: str, recorded: Sequence[Recorded]) -> Participant:
+    state = _fold(participant.evolve, recorded)
+    if state is None or state.program_id != program_id:
+        raise ParticipantNotFound("no such participant in this program", field="participant_id")
     return state
 
 

@@ -69,8 +69,9 @@ def open_system(settings: Settings, *, apply_migrations: bool = True) -> System:
     ledger = Ledger(store, keyring)
 
     def caught_up(read: Callable[[Database, str], T]) -> Callable[[str], T]:
-        """A read-model port that first applies every event already in the log, so a
-        decision never rests on a projection that lags behind the log."""
+        """A read-model port that first brings the read models to the log's head (applying
+        what nobody is applying, waiting for the runner that is), so a decision never
+        rests on a projection that lags behind the log."""
         def port(key: str) -> T:
             runner.catch_up()
             return read(storage.db, key)

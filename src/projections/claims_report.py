@@ -78,7 +78,7 @@ def claims_report(tx: Tx, program_id: str, as_of: date) -> ClaimsReport | None:
     if tx.fetchone("SELECT 1 AS found FROM program_summary WHERE program_id = :program_id",
                    {"program_id": program_id}) is None:
         return None
-    lines = [_line(row, as_of) for row in tx.fetchall(
+    lines = [claim_line(decode_state(row), as_of) for row in tx.fetchall(
         "SELECT claim_id, state FROM claim_summary WHERE program_id = :program_id "
         "ORDER BY reported_on, claim_id", {"program_id": program_id})]
     counts: dict[tuple[str, str], list[int]] = {}
@@ -102,7 +102,7 @@ def claim_timeline(tx: Tx, program_id: str, claim_id: str, as_of: date) -> Claim
                       {"program_id": program_id, "claim_id": claim_id})
     if row is None:
         return None
-    line = _line(row, as_of)
+    line = claim_line(decode_state(row), as_of)
     stages = tx.fetchall(
         "SELECT stage, business_date, recorded_at, actor_id, actor_role, detail "
         "FROM claim_stages WHERE program_id = :program_id AND claim_id = :claim_id "
@@ -114,8 +114,9 @@ def claim_timeline(tx: Tx, program_id: str, claim_id: str, as_of: date) -> Claim
         detail=s["detail"]) for s in stages])
 
 
-def _line(row: dict, as_of: date) -> ClaimLine:
-    state = decode_state(row)
+def claim_line(state: claim.Claim, as_of: date) -> ClaimLine:
+    """A claim's line of the report, its service level measured on ``as_of``: from the
+    state the projection stored, or from the claim a command just decided."""
     reported = state.reported
     approved = state.approved.amount_idr if state.approved else 0
     paid = state.benefit_paid_idr

@@ -5,6 +5,9 @@ Each projection records the last log position it applied in
 ``projection_positions``, in the same transaction as its own rows; the row is
 locked first, so two runners (API processes, a worker) never apply the same
 batch twice and a crash mid-batch leaves neither rows nor position behind.
+A runner that finds the rows locked does not queue behind the lock (every API
+thread and the worker would, one batch after another): it waits for the
+positions to pass the log head it is after, which the holder's commit does.
 
 A rebuild replays the log into shadows of the projection's tables: TEMP tables of
 the same names on a connection of the rebuild's own (``Database.session``). Both
@@ -16,6 +19,7 @@ rebuild leaves nothing behind.
 """
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
@@ -24,6 +28,10 @@ from ledger.store import EventStore, Recorded
 
 SHADOW_BUFFERS = "512MB"
 """PostgreSQL's temp_buffers for a rebuild's session: a million events' read models fit."""
+FIRST_POLL_S = 0.002
+LAST_POLL_S = 0.05
+"""How often a runner looks again while another applies: from about a command's apply
+(a few ms) up to a fraction of a 5,000-event batch's."""
 
 
 class Projection(Protocol):
@@ -42,15 +50,25 @@ class ProjectionRunner:
         self._projections = {p.name: p for p in projections}
         self._batch_size = batch_size
         self._lock_clause = " FOR UPDATE" if db.dialect == "postgresql" else ""
+        # SQLite has no row locks: its write transaction is the database's one writer slot.
+        self._try_lock_clause = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgresql" else ""
+        self._rows_made = False
 
     @property
     def names(self) -> list[str]:
         return list(self._projections)
 
-    def catch_up(self, upto: int | None = None) -> int:
-        """Apply every event not yet applied (up to ``upto``); return how many log
-        events were read. Projections at the same position share each read."""
-        return self._catch_up(list(self._projections.values()), upto)
+    def catch_up(self, upto: int | None = None, only: Sequence[str] | None = None) -> int:
+        """Bring every projection (or those named in ``only``: the ones a read needs) to
+        the log head as it is now (or to ``upto``), so that a read after it sees every
+        write acknowledged before the call; return how many log events this runner
+        applied (events another runner applied meanwhile are not counted). Projections at
+        the same position share each read. A projection that reads another's tables
+        (contributions reads the programs' and participants') must not be named without
+        them: it would apply events before they do."""
+        target = self._store.head() if upto is None else upto
+        chosen = [p for p in self._projections.values() if only is None or p.name in only]
+        return self._catch_up(chosen, target)
 
     def run(self, stop: threading.Event, idle_wait_s: float = 0.2) -> None:
         """Keep catching up until ``stop`` is set: the loop of a projection worker, which
@@ -99,30 +117,62 @@ class ProjectionRunner:
         head = self._store.head()
         return max((head - pos for pos in self.positions().values()), default=0)
 
-    def _catch_up(self, projections: list[Projection], upto: int | None) -> int:
+    def _catch_up(self, projections: list[Projection], upto: int) -> int:
         """Read a batch first, then apply it in a transaction that locks the positions and
         checks nobody moved them meanwhile: reading inside the transaction would hold one
-        pooled connection while waiting for another."""
-        applied = 0
+        pooled connection while waiting for another. While another runner holds the
+        positions, wait for its commit instead of reading a batch it is applying."""
+        applied, wait_s = 0, FIRST_POLL_S
         while True:
-            seen = {name: pos for name, pos in self.positions().items()
-                    if name in {p.name for p in projections}}
+            seen = self._positions_of(projections)
             start = min(seen.values())
-            if upto is not None and start >= upto:
+            if start >= upto:
                 return applied
+            if self._applying_elsewhere(projections):
+                time.sleep(wait_s)
+                wait_s = min(wait_s * 2, LAST_POLL_S)
+                continue
             batch = self._store.read_log(start, self._batch_size, upto)
             if not batch:
                 return applied
             with self._db.transaction() as tx:
-                locked = self._lock_positions(tx, projections)
+                locked = self._try_lock_positions(tx, projections)
                 if locked != seen:
-                    continue  # another runner applied some of it first: read again
+                    continue  # another runner applied some of it, or is applying: look again
                 for projection in projections:
                     unseen = [r for r in batch if r.position > locked[projection.name]]
                     if unseen:
                         projection.apply(tx, unseen)
                         self._set_position(tx, projection.name, unseen[-1].position)
-            applied += len(batch)
+            applied, wait_s = applied + len(batch), FIRST_POLL_S
+
+    def _positions_of(self, projections: Sequence[Projection]) -> dict[str, int]:
+        """The projections' positions; their rows are made on a runner's first catch-up,
+        so that locking them later never needs to insert."""
+        if not self._rows_made:
+            with self._db.transaction() as tx:
+                tx.executemany("INSERT INTO projection_positions (name, position) "
+                               "VALUES (:name, 0) ON CONFLICT (name) DO NOTHING",
+                               [{"name": name} for name in self._projections])
+            self._rows_made = True
+        positions = self.positions()
+        return {p.name: positions[p.name] for p in projections}
+
+    def _applying_elsewhere(self, projections: Sequence[Projection]) -> bool:
+        with self._db.transaction() as tx:
+            return self._try_lock_positions(tx, projections) is None
+
+    def _try_lock_positions(self, tx: Tx, projections: Sequence[Projection]
+                            ) -> dict[str, int] | None:
+        """Each projection's position with its row locked, or None when another runner
+        holds any of them (the rows this did lock go with the transaction)."""
+        names = sorted(p.name for p in projections)
+        condition, params = tx.any_of("name", names)
+        rows = tx.fetchall(f"SELECT name, position FROM projection_positions WHERE {condition} "
+                           f"ORDER BY name{self._try_lock_clause}", params)
+        if len(rows) < len(names):
+            return None
+        return {row["name"]: row["position"] for row in rows}
 
     def _batches(self, after: int) -> Iterator[list[Recorded]]:
         """The log after ``after``, a batch at a time, up to the first short batch (the

@@ -175,7 +175,7 @@ class BillController(Controller):
     @get("/", sync_to_thread=True, responses=READ_PROBLEMS, summary="Every bill of a program")
     def list_bills(self, program_id: FromPath[str],
                    system: NamedDependency[System]) -> list[BillView]:
-        system.ledger.program(program_id)  # an unknown program is a 404, not an empty list
+        system.ledger.check_program(program_id)  # an unknown program is a 404, not an empty list
         system.projections.catch_up()
         return [_view(row) for row in views.bills(system.storage.db, program_id)]
 
@@ -198,7 +198,7 @@ class BillController(Controller):
     def import_bill(self, program_id: FromPath[str], data: MultipartBody[BillUpload],
                     system: NamedDependency[System], actor: NamedDependency[Actor],
                     command_id: NamedDependency[str | None]) -> ImportedBill:
-        system.ledger.program(program_id)
+        system.ledger.check_program(program_id)
         _check_addressable(data.bill_id)
         rows = _read_upload(data.file)
         command = ImportBill(bill_id=data.bill_id, document_ref=data.document_ref,
@@ -297,7 +297,7 @@ class MembershipController(Controller):
 
 def bill_view(system: System, program_id: str, bill_id: str) -> BillView:
     """The bill from the read models, caught up first so a read right after a write sees it."""
-    system.ledger.program(program_id)
+    system.ledger.check_program(program_id)
     system.projections.catch_up()
     row = views.bill(system.storage.db, program_id, bill_id)
     if row is None:

@@ -51,7 +51,8 @@ from ledger.events import (
 )
 from ledger.service import Actor, utc_now
 from ledger.system import System
-from projections import report_files
+from projections import claims_report, report_files
+from projections.claims import ClaimsProjection
 from projections.claims_report import ClaimLine, ClaimTimeline, Stage, claim_timeline
 from projections.report_files import ProgramClaimsReport
 
@@ -125,13 +126,12 @@ class ClaimController(Controller):
                actor: NamedDependency[Actor],
                command_id: NamedDependency[str | None]) -> ClaimView:
         pid = participant_uuid(participant_id)
-        system.ledger.program(program_id)
+        system.ledger.check_program(program_id)
         if data.claim_id is not None and "/" in data.claim_id:
             # A claim id is a segment of the claim's URLs (%2F is decoded before routing).
             raise InvalidInput("claim_id must not contain '/' (write JKK/2024/04 as "
                                "JKK-2024-04)", field="claim_id")
-        reported = system.claims.report(program_id, pid, data, actor, command_id)
-        return claim_view(system, program_id, reported.reported.claim_id)
+        return decided_view(system.claims.report(program_id, pid, data, actor, command_id))
 
     @get("/claims", sync_to_thread=True, responses=READ_PROBLEMS,
          summary="Every claim of a program with its service level, in order of report")
@@ -208,28 +208,29 @@ class ClaimsReportController(Controller):
                          f"claims-{program_id}-{report.as_of.isoformat()}-{report.position}")
 
 
-def claim_view(system: System, program_id: str, claim_id: str) -> ClaimView:
-    state, timeline = _read(system, program_id, claim_id)
-    return _view(state, timeline.claim)
+def decided_view(state: Claim) -> ClaimView:
+    """The claim as a command left it. Its service level comes from the claims report's
+    own code over the same state the claims projection stores, so a read right after
+    shows the same figures, without waiting for the projection."""
+    return _view(state, claims_report.claim_line(state, utc_now().date()))
 
 
 def _command(system: System, program_id: str, claim_id: str,
              run: Callable[[], Claim]) -> Response[ClaimView]:
     """Run a command on an existing claim: 201 when it appended events, 200 when not."""
-    system.ledger.program(program_id)
+    system.ledger.check_program(program_id)
     stream = claim.stream_id(program_id, claim_id)
     before = len(system.store.read(stream))
-    run()
+    state = run()
     appended = len(system.store.read(stream)) > before
-    return Response(claim_view(system, program_id, claim_id),
-                    status_code=201 if appended else 200)
+    return Response(decided_view(state), status_code=201 if appended else 200)
 
 
 def _read(system: System, program_id: str, claim_id: str) -> tuple[Claim, ClaimTimeline]:
     """The claim from its stream and its timeline from the read models, caught up first."""
-    system.ledger.program(program_id)
+    system.ledger.check_program(program_id)
     state = system.claims.claim(program_id, claim_id)  # an unknown claim is refused by name
-    system.projections.catch_up()
+    system.projections.catch_up(only=(ClaimsProjection.name,))
     with system.storage.db.snapshot() as tx:
         timeline = claim_timeline(tx, program_id, claim_id, utc_now().date())
     if timeline is None:  # recorded after the catch-up above: the next read will show it

@@ -33,7 +33,7 @@ class ParticipantCommandController(Controller):
                 command_id: NamedDependency[str | None]) -> Response[CommandResult]:
         result = system.ledger.correct(program_id, participant_uuid(participant_id), data, actor,
                                        command_id)
-        return command_result(system, program_id, result)
+        return command_result(result)
 
     @post("/verification", sync_to_thread=True, responses=IDEMPOTENT_COMMAND_RESPONSES,
           summary="Verify (pemadanan) against the server's civil-registry extract")
@@ -43,7 +43,7 @@ class ParticipantCommandController(Controller):
                command_id: NamedDependency[str | None]) -> Response[CommandResult]:
         pid = participant_uuid(participant_id)
         result = system.ledger.verify(program_id, pid, registry.get(), actor, command_id)
-        return command_result(system, program_id, result)
+        return command_result(result)
 
     @post("/verification-results", sync_to_thread=True, responses=IDEMPOTENT_COMMAND_RESPONSES,
           summary="Record a verification done elsewhere (e.g. at Disdukcapil's counter)")
@@ -53,7 +53,7 @@ class ParticipantCommandController(Controller):
                             command_id: NamedDependency[str | None]) -> Response[CommandResult]:
         result = system.ledger.record_verification(
             program_id, participant_uuid(participant_id), data, actor, command_id)
-        return command_result(system, program_id, result)
+        return command_result(result)
 
     @post("/enrollment", sync_to_thread=True, responses=COMMAND_PROBLEMS,
           summary="Enroll a matched participant with their KPJ; takes a quota seat")
@@ -63,7 +63,7 @@ class ParticipantCommandController(Controller):
                command_id: NamedDependency[str | None]) -> Response[CommandResult]:
         result = system.ledger.enroll(program_id, participant_uuid(participant_id), data, actor,
                                       command_id)
-        return command_result(system, program_id, result)
+        return command_result(result)
 
     @post("/termination", sync_to_thread=True, responses=COMMAND_PROBLEMS,
           summary="Terminate (died, moved, withdrawn); gives an enrolled participant's seat back")
@@ -73,4 +73,4 @@ class ParticipantCommandController(Controller):
                   command_id: NamedDependency[str | None]) -> Response[CommandResult]:
         result = system.ledger.terminate(program_id, participant_uuid(participant_id), data,
                                          actor, command_id)
-        return command_result(system, program_id, result)
+        return command_result(result)

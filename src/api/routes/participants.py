@@ -16,13 +16,16 @@ from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routes.streams import HistoryEntry, history_entry
 from ledger.errors import InvalidInput, ParticipantNotFound
 from ledger.events import Sex, TerminationReason
-from ledger.participant import CandidateData, Status
+from ledger.participant import CandidateData, Participant, Status
 from ledger.service import Actor, RowResult
 from ledger.system import System
 from ledger.verification import REASON_CODES
 from projections import views
+from projections.participants import ParticipantsProjection
 
 STATUSES: tuple[str, ...] = get_args(Status)
+READ_MODEL = (ParticipantsProjection.name,)
+"""The projection these reads need caught up (the others may lag behind it meanwhile)."""
 STATUS_LIST = ", ".join(STATUSES)
 
 
@@ -88,7 +91,7 @@ class ParticipantController(Controller):
                system: NamedDependency[System], actor: NamedDependency[Actor],
                command_id: NamedDependency[str | None]) -> Response[CommandResult]:
         result = system.ledger.submit(program_id, data, actor, command_id)
-        return command_result(system, program_id, result)
+        return command_result(result)
 
     @get("/", sync_to_thread=True, responses=READ_PROBLEMS,
          summary="List participants, filtered, one page at a time")
@@ -105,7 +108,8 @@ class ParticipantController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> ParticipantPage:
         _check_filters(status, reason)
-        system.ledger.program(program_id)  # an unknown program is a 404, not an empty page
+        system.ledger.check_program(program_id)  # an unknown program is a 404, not an empty page
+        system.projections.catch_up(only=READ_MODEL)  # every write acknowledged before
         # One row more than asked tells whether another page follows.
         rows = views.participants(system.storage.db, program_id, status=status, reason=reason,
                                   village=village, cohort=cohort,
@@ -121,7 +125,8 @@ class ParticipantController(Controller):
     def get_participant(self, program_id: FromPath[str], participant_id: FromPath[str],
                         system: NamedDependency[System]) -> ParticipantDetail:
         pid = participant_uuid(participant_id)
-        system.ledger.program(program_id)
+        system.ledger.check_program(program_id)
+        system.projections.catch_up(only=READ_MODEL)  # every write acknowledged before
         row = views.participant(system.storage.db, program_id, str(pid))
         if row is None:
             raise ParticipantNotFound("no such participant in this program",
@@ -131,15 +136,21 @@ class ParticipantController(Controller):
                                ParticipantDetail)
 
 
-def command_result(system: System, program_id: str, result: RowResult) -> Response[CommandResult]:
-    """201 when the command appended events, 200 when it changed nothing; the projections
-    are caught up first so that a read right after sees the write."""
-    system.projections.catch_up()
-    row = views.participant(system.storage.db, program_id, str(result.participant_id))
-    reasons = msgspec.convert(row["reasons"], list[Reason])
+def command_result(result: RowResult) -> Response[CommandResult]:
+    """201 when the command appended events, 200 when it changed nothing. The status and
+    reasons are those of the participant as the command decided it, the ones the
+    participants projection derives from the same events: a later read shows the same."""
+    assert result.state is not None  # a refused row was raised as its error
     body = CommandResult(participant_id=result.participant_id, appended_events=result.appended,
-                         status=row["status"], reasons=reasons)
+                         status=result.state.status, reasons=_reasons(result.state))
     return Response(body, status_code=201 if result.appended else 200)
+
+
+def _reasons(state: Participant) -> list[Reason]:
+    """As the participants projection keeps them: one per reason code (the last detail
+    given for it), in code order."""
+    details = {reason.code: reason.detail for reason in state.reasons}
+    return [Reason(reason=code, detail=details[code]) for code in sorted(details)]
 
 
 def _check_filters(status: str | None, reason: str | None) -> None:

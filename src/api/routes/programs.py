@@ -15,6 +15,8 @@ from ledger.program import OpenProgram, ReviseBudget, ReviseQuota
 from ledger.service import Actor
 from ledger.system import System
 from projections import views
+from projections.participants import ParticipantsProjection
+from projections.programs import ProgramsProjection
 
 
 class BudgetLine(msgspec.Struct, kw_only=True):
@@ -88,7 +90,6 @@ class ProgramController(Controller):
                      command_id: NamedDependency[str | None]) -> ProgramSummary:
         ensure_in_scope(caller, data.region_code)  # the guard sees no body: checked here
         system.ledger.open_program(data, actor, command_id)
-        system.projections.catch_up()
         return program_summary(system, data.program_id)
 
     @get("/{program_id:str}", sync_to_thread=True, responses=READ_PROBLEMS,
@@ -100,7 +101,8 @@ class ProgramController(Controller):
     @get("/{program_id:str}/backlog", sync_to_thread=True, responses=READ_PROBLEMS,
          summary="Why candidates are not enrollable yet")
     def get_backlog(self, program_id: FromPath[str], system: NamedDependency[System]) -> Backlog:
-        system.ledger.program(program_id)  # an unknown program is a 404, not an empty backlog
+        system.ledger.check_program(program_id)  # an unknown program is a 404, not an empty backlog
+        system.projections.catch_up(only=(ParticipantsProjection.name,))
         return msgspec.convert(views.backlog(system.storage.db, program_id), Backlog)
 
     @post("/{program_id:str}/quota-revisions", sync_to_thread=True, responses=COMMAND_PROBLEMS,
@@ -109,7 +111,6 @@ class ProgramController(Controller):
                      system: NamedDependency[System], actor: NamedDependency[Actor],
                      command_id: NamedDependency[str | None]) -> ProgramSummary:
         system.ledger.revise_quota(program_id, data, actor, command_id)
-        system.projections.catch_up()
         return program_summary(system, program_id)
 
     @post("/{program_id:str}/budget-revisions", sync_to_thread=True, responses=COMMAND_PROBLEMS,
@@ -118,11 +119,13 @@ class ProgramController(Controller):
                       system: NamedDependency[System], actor: NamedDependency[Actor],
                       command_id: NamedDependency[str | None]) -> ProgramSummary:
         system.ledger.revise_budget(program_id, data, actor, command_id)
-        system.projections.catch_up()
         return program_summary(system, program_id)
 
 
 def program_summary(system: System, program_id: str) -> ProgramSummary:
+    """From the read models, caught up first: a read sees every write acknowledged before it
+    (here or in another API process)."""
+    system.projections.catch_up(only=(ProgramsProjection.name, ParticipantsProjection.name))
     summary = views.program_summary(system.storage.db, program_id)
     if summary is None:
         raise ProgramNotFound(f"no program {program_id!r}", field="program_id")
