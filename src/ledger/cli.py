@@ -26,6 +26,7 @@ from pathlib import Path
 from ledger import cli_audit, cli_claims, cli_contributions, cli_keys, cli_tokens, demo, importer
 from ledger.cli_common import actor, day, where
 from ledger.cli_contributions import FUNDING_SOURCES
+from ledger.collector import collecting_less
 from ledger.errors import InvalidInput, LedgerError
 from ledger.importer import ImportReport
 from ledger.program import OpenProgram
@@ -170,7 +171,7 @@ def projections_run(settings: Settings, args: argparse.Namespace) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with open_system(settings) as system:
+    with open_system(settings) as system, collecting_less():
         print("projection worker running; stop it with SIGTERM or Ctrl-C", file=sys.stderr)
         run_when_active(system.storage.db, stop,
                         lambda: system.projections.run(stop, args.idle_wait),

@@ -17,7 +17,6 @@ meanwhile), the next is parsed. Batches are still decided and appended one at
 a time, in file order, by the calling thread.
 """
 
-import gc
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +29,7 @@ from uuid import UUID
 import msgspec
 from tqdm import tqdm
 
+from ledger.collector import collecting_less
 from ledger.csvfile import (
     CsvRows,
     Rejection,
@@ -67,10 +67,6 @@ _PLAIN_DETAIL = {"already-enrolled": "the participant is already enrolled"}
 
 T = TypeVar("T")
 
-_IMPORT_GEN0_THRESHOLD = 50_000
-_gc_lock = threading.Lock()
-_gc_imports = 0
-_gc_thresholds_before = gc.get_threshold()
 
 
 class ImportReport(msgspec.Struct):
@@ -127,7 +123,7 @@ def import_candidates(system: System, program_id: str, path: Path, actor: Actor,
     """Submit every valid row of a village list; with ``registry``, verify each row in the
     same pass and transaction (a clean new row appends two events)."""
     system.ledger.program(program_id)  # an unknown program is refused before the file is read
-    with (_collecting_less(), RejectionLog(rejections_path) as log, _then_catch_up(system),
+    with (collecting_less(), RejectionLog(rejections_path) as log, _then_catch_up(system),
           CsvRows(path, CANDIDATE_COLUMNS, progress=progress) as rows,
           _read_ahead(_chunks(rows, _candidate)) as chunks):
         run = _Run("candidates", log)
@@ -148,7 +144,7 @@ def import_registry(system: System, program_id: str, path: Path, actor: Actor, *
     """Verify the program's candidates awaiting verification, and re-verify the mismatched
     ones (the registry may have been corrected), against this extract."""
     system.ledger.program(program_id)
-    with _collecting_less(), RejectionLog(rejections_path) as log, _then_catch_up(system):
+    with collecting_less(), RejectionLog(rejections_path) as log, _then_catch_up(system):
         run = _Run("registry", log)
         registry = load_registry(path, p3ke_path, on_rejected=run.refuse_row,
                                  progress=progress)
@@ -182,7 +178,7 @@ def import_kpj(system: System, program_id: str, path: Path, actor: Actor, *,
     """Enroll each matched participant named in a BPJS TK assignment file (nik, kpj) with
     its KPJ; one already enrolled with the same KPJ is unchanged, not refused."""
     _check_enrollment_batch(system, program_id, coverage_start, batch)
-    with (_collecting_less(), RejectionLog(rejections_path) as log, _then_catch_up(system),
+    with (collecting_less(), RejectionLog(rejections_path) as log, _then_catch_up(system),
           CsvRows(path, KPJ_COLUMNS, progress=progress) as rows,
           _read_ahead(_chunks(rows, _kpj_row)) as chunks):
         run = _Run("kpj", log)
@@ -195,30 +191,6 @@ def import_kpj(system: System, program_id: str, path: Path, actor: Actor, *,
             _count_enrollments(run, [n for n, _ in chunk], items, results)
             run.close_batch()
         return run.finish()
-
-
-@contextmanager
-def _collecting_less() -> Iterator[None]:
-    """The young generation collected every 50,000 new objects rather than every 700,
-    while an import runs. A batch keeps its thousands of rows, states and events alive
-    until it is appended, so at the default a collection every few rows frees nothing,
-    promotes them all, and every tenth one scans the whole heap: measured, a sixth of
-    the import's CPU. Cycles are still collected, only later. Imports that overlap (API
-    threads) share the setting; the last one to finish puts the old thresholds back."""
-    global _gc_imports, _gc_thresholds_before
-    with _gc_lock:
-        if _gc_imports == 0:
-            _gc_thresholds_before = gc.get_threshold()
-            gc.set_threshold(max(_IMPORT_GEN0_THRESHOLD, _gc_thresholds_before[0]),
-                             *_gc_thresholds_before[1:])
-        _gc_imports += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_imports -= 1
-            if _gc_imports == 0:
-                gc.set_threshold(*_gc_thresholds_before)
 
 
 @contextmanager
