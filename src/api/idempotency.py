@@ -28,6 +28,7 @@ from typing import IO, Any
 
 import anyio
 import msgspec
+import structlog
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.utils import retry
 from litestar import Request, Response
@@ -58,6 +59,7 @@ NOT_KEPT_4XX = frozenset({408, 409, 425, 429})
 """Refusals that say "not now" rather than "no": a retry should run the command again."""
 
 _STATE_KEY = "idempotency"
+_log = structlog.get_logger("api.idempotency")
 _SPOOLED_IN_MEMORY_BYTES = 1024 * 1024
 _REPLAY_CHUNK_BYTES = 1024 * 1024
 
@@ -274,14 +276,26 @@ class _HeldResponse:
         await self._send({"type": "http.response.body", "body": b"".join(self._body)})
 
     def _finish(self, status: int, raw_headers: Any, body: bytes) -> None:
+        """Keep the answer, or give the claim back. When the database stays away past every
+        try, the client still gets the command's own answer, not a 500: the command did
+        (or did not) happen as that answer says. The claim is then left in flight: retries
+        are told to wait, and once its lease has run out one runs the command again,
+        which the ledger's own checks (the same stream, the same payment reference)
+        keep from doing anything twice."""
         db = _db(self._scope)
-        if not is_final(status):
-            _give_back(db, self._pending)
-            return
-        headers = [(name.decode("latin-1").lower(), value.decode("latin-1"))
-                   for name, value in raw_headers
-                   if name.decode("latin-1").lower() in KEPT_HEADERS]
-        _keep(db, self._scope["app"].state.system.keyring, self._pending, status, headers, body)
+        try:
+            if not is_final(status):
+                _give_back(db, self._pending)
+                return
+            headers = [(name.decode("latin-1").lower(), value.decode("latin-1"))
+                       for name, value in raw_headers
+                       if name.decode("latin-1").lower() in KEPT_HEADERS]
+            _keep(db, self._scope["app"].state.system.keyring, self._pending, status,
+                  headers, body)
+        except (OperationalError, InterfaceError) as error:
+            _log.warning("idempotency_claim_left_in_flight", status=status,
+                         claim_id=self._pending.claim_id, lease_s=IN_FLIGHT_LEASE_S,
+                         error=type(error).__name__)
 
 
 async def _spool(scope: Scope, receive: Receive, into: IO[bytes]) -> str | None:

@@ -141,4 +141,4 @@ class _LineLogger:
     def msg(self, line: str) -> None:
         self._lines.append(line)
 
-    info = error = msg
+    info = warning = error = msg

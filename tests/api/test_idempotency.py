@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from eventsourcing.persistence import OperationalError
 
+from api import idempotency
 from api.app import MAX_COMMAND_BODY_BYTES
 from api.idempotency import COMMAND_METHODS
 from api.routes.imports import MAX_UPLOAD_BODY_BYTES
@@ -199,6 +201,31 @@ def test_the_same_key_while_the_first_is_in_flight_waits_and_only_one_runs(
     assert answers[0].status_code == 201
     assert_replayed(answers[0], client.post(PARTICIPANTS, json=siti(), headers=key("flight")))
     assert log_head() == head + 1
+
+
+def test_an_answer_the_database_cannot_keep_still_reaches_the_client(client, log_head,
+                                                                    monkeypatch):
+    # Given a database that goes away just after a submission is done, past every try
+    # to keep its answer
+    def database_gone(*_args):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(idempotency, "_keep", database_gone)
+    head = log_head()
+
+    # When the submission is sent with a key
+    first = client.post(PARTICIPANTS, json=siti(), headers=key("kept-nowhere"))
+
+    # Then its own answer reaches the client, not a 500, and the events were appended
+    assert first.status_code == 201, first.text
+    assert first.json()["appended_events"] > 0
+    appended = log_head()
+    assert appended > head
+    # And a retry is told to wait for the claim left in flight, appending nothing
+    again = client.post(PARTICIPANTS, json=siti(), headers=key("kept-nowhere"))
+    assert_problem(again, 409, "idempotency-key-in-flight", field="Idempotency-Key")
+    assert "retry-after" in again.headers
+    assert log_head() == appended
 
 
 def test_a_conflict_is_not_kept_so_the_retry_runs_again(client):
