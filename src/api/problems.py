@@ -144,10 +144,11 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the refusals a route may answer (instead of Litestar's default
-    400 schema, which is not the shape of our problem documents)."""
+    400 schema, which is not the shape of our problem documents), and the 503 any route
+    answers while the database or the personal-data keys are unavailable."""
     return {status: ResponseSpec(Problem, description=HTTPStatus(status).phrase,
                                  media_type=PROBLEM_MEDIA_TYPE, generate_examples=False)
-            for status in statuses}
+            for status in (*statuses, 503)}
 
 
 READ_PROBLEMS = problem_responses(400, 401, 403, 404)

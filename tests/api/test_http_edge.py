@@ -76,6 +76,19 @@ def test_the_openapi_document_lists_every_route(api_client):
     assert submit_body["content"]["application/json"]["schema"]["$ref"].endswith("CandidateData")
 
 
+def test_every_route_documents_the_503_of_a_database_or_keys_unavailable(api_client):
+    document = api_client.get("/schema/openapi.json").json()
+
+    operations = {f"{method.upper()} {path}": operation
+                  for path, methods in document["paths"].items()
+                  for method, operation in methods.items()
+                  if path not in ("/health", "/metrics")}
+
+    assert operations
+    assert [name for name, operation in operations.items()
+            if "503" not in operation["responses"]] == []
+
+
 def test_two_clerks_enrolling_for_the_last_seat_at_once_one_wins(api_client, api_server):
     # Given one seat left and two matched candidates
     open_program(api_client, quota_total=1, cohort_quotas={"informal": 1})
