@@ -5,7 +5,10 @@ type name. Fields that ``events.PERSONAL_FIELDS`` names are stored sealed
 (``ledger.personal_data``) and opened again on reading, so the domain and the
 projections see plain values while the log, its backups and its exports hold
 none; the hash chain covers the sealed bytes, so it verifies without the key.
-Types without personal data take msgspec's typed fast path both ways.
+Types without personal data take msgspec's typed fast path both ways; so does
+decoding a type whose personal fields are all plain strings (``_STRING_ONLY``): it is
+decoded typed with those fields still sealed, then they are opened in place, which
+skips building a dict of the whole payload and converting it again (a bill's lines).
 """
 
 from collections.abc import Callable
@@ -29,6 +32,27 @@ _STORED_TYPES = {
 _encoder = msgspec.json.Encoder()
 _decoders = {name: msgspec.json.Decoder(stored) for name, stored in _STORED_TYPES.items()}
 _raw_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+def _plain_string_paths(cls: type, paths: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether every path ends at a field typed ``str`` (through lists of structs), so
+    that its sealed text decodes as the field's own type; a sealed ``date`` does not."""
+    for path in paths:
+        node: Any = msgspec.inspect.type_info(cls)
+        for key in path:
+            if key == "*":
+                node = node.item_type if isinstance(node, msgspec.inspect.ListType) else None
+            elif isinstance(node, msgspec.inspect.StructType):
+                node = next((f.type for f in node.fields if f.name == key), None)
+            else:
+                node = None
+        if not isinstance(node, msgspec.inspect.StrType):
+            return False
+    return True
+
+
+_STRING_ONLY = frozenset(name for name, paths in PERSONAL_FIELDS.items()
+                         if _plain_string_paths(EVENT_TYPES[name], paths))
 
 
 class EventCodec:
@@ -56,6 +80,11 @@ class EventCodec:
         if paths is None:
             stored = _decoders[type_name].decode(state)
             return stored.data, stored.meta
+        if type_name in _STRING_ONLY:
+            stored = _decoders[type_name].decode(state)
+            for path in paths:
+                _open_in_place(stored.data, path, self._keyring.unseal)
+            return stored.data, stored.meta
         raw = _raw_decoder.decode(state)
         data, unseal = raw["data"], self._keyring.unseal
         for path in paths:
@@ -79,3 +108,17 @@ def _replace(node: Any, path: tuple[str, ...], change: Callable[[str], str]) -> 
             _replace(node[key], rest, change)
     elif node.get(key):
         node[key] = change(node[key])
+
+
+def _open_in_place(node: Any, path: tuple[str, ...], unseal: Callable[[str], str]) -> None:
+    """``_replace`` on a struct just decoded: the same walk over attributes, setting the
+    opened value on the frozen struct, which no one else holds yet."""
+    key, rest = path[0], path[1:]
+    if key == "*":
+        for item in node:
+            _open_in_place(item, rest, unseal)
+    elif rest:
+        if (child := getattr(node, key)) is not None:
+            _open_in_place(child, rest, unseal)
+    elif value := getattr(node, key):
+        msgspec.structs.force_setattr(node, key, unseal(value))

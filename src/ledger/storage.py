@@ -24,6 +24,8 @@ Dialect = Literal["postgresql", "sqlite"]
 ChainRow = tuple[int, bytes, int, str, bytes, bytes | None]
 """A stored event as the chain covers it: (position, the stream id's 16 bytes, version,
 type name, stored bytes, the hash stored beside it or None when it has none)."""
+PositionRow = tuple[int, UUID, int, str, bytes]
+"""A stored event at a log position: (position, stream id, version, type name, state)."""
 
 
 def migrations_dir() -> Path:
@@ -99,6 +101,11 @@ class Database(Protocol):
     def select_streams(self, stream_ids: Sequence[UUID]) -> list[tuple[UUID, int, str, bytes]]:
         """(stream id, version, type name, state) of every event of these streams, in
         version order per stream: one query for many streams, for batch commands."""
+        ...
+
+    def read_positions(self, positions: Sequence[int]) -> list[PositionRow]:
+        """The stored events at these log positions, in global order, from one snapshot:
+        a scoped replay's read of a few streams' events out of a long log."""
         ...
 
     def read_chain(self, after: int, upto: int | None) -> Iterator[ChainRow]:

@@ -17,7 +17,7 @@ from psycopg.rows import tuple_row
 from psycopg.types.array import ListBinaryDumper
 
 from ledger.postgres_recorder import LedgerPostgresRecorder
-from ledger.storage import ChainRow, upsert_sql
+from ledger.storage import ChainRow, PositionRow, upsert_sql
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -112,6 +112,18 @@ class PostgresDatabase:
                 (r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
                 for r in cur.fetchall()
             ]
+
+    def read_positions(self, positions: Sequence[int]) -> list[PositionRow]:
+        with self._datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            # Binary positions and rows, as select_streams: text bytea doubles every state
+            # and costs its decoding, and a tuple per row costs less than a dict.
+            cur.execute("SELECT notification_id, originator_id, originator_version, topic, state "
+                        "FROM stored_events WHERE notification_id = ANY(%b)",
+                        (list(positions),), binary=True)
+            rows = [(position, stream_id, version, topic, bytes(state))
+                    for position, stream_id, version, topic, state in cur.fetchall()]
+        rows.sort(key=lambda row: row[0])
+        return rows
 
     def read_chain(self, after: int, upto: int | None) -> Iterator[ChainRow]:
         # One server-side cursor in one REPEATABLE READ snapshot, binary tuples: the stream

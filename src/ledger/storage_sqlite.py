@@ -17,9 +17,12 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from ledger import chain
-from ledger.storage import ChainRow, upsert_sql
+from ledger.storage import ChainRow, PositionRow, upsert_sql
 
 _BUSY_TIMEOUT_S = 30
+
+POSITIONS_QUERY = 5000
+"""Positions ``read_positions`` asks for a query: under SQLite's 32,766 bound parameters."""
 
 CHAIN_PAGE = 20_000
 """Events ``read_chain`` reads a query: a region's log never sits in memory whole."""
@@ -112,6 +115,19 @@ class SQLiteDatabase:
                     chunk,
                 )
                 rows += [(UUID(r[0]), r[1], r[2], bytes(r[3])) for r in cursor.fetchall()]
+        return rows
+
+    def read_positions(self, positions: Sequence[int]) -> list[PositionRow]:
+        rows: list[PositionRow] = []
+        with self._datastore.transaction(commit=False) as cursor:
+            for start in range(0, len(positions), POSITIONS_QUERY):
+                chunk = positions[start : start + POSITIONS_QUERY]
+                cursor.execute(
+                    "SELECT rowid, originator_id, originator_version, topic, state "
+                    f"FROM stored_events WHERE rowid IN ({','.join('?' * len(chunk))})",
+                    list(chunk))
+                rows += [(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in cursor.fetchall()]
+        rows.sort(key=lambda row: row[0])
         return rows
 
     def read_chain(self, after: int, upto: int | None) -> Iterator[ChainRow]:

@@ -117,18 +117,9 @@ class EventStore:
 
     def read_positions(self, positions: Sequence[int]) -> list[Recorded]:
         """The events at these log positions, in global order."""
-        position = self._position_column()
-        rows: list[dict] = []
-        with self._db.snapshot() as tx:
-            for start in range(0, len(positions), CHUNK):
-                condition, params = tx.any_of(position, positions[start:start + CHUNK])
-                rows += tx.fetchall(
-                    f"SELECT {position} AS position, originator_id, originator_version, topic, "
-                    f"state FROM stored_events WHERE {condition}", params)
-        rows.sort(key=lambda row: row["position"])
-        return [self._recorded(row["position"], self._stream_of(row["originator_id"]),
-                               row["originator_version"], row["topic"], bytes(row["state"]))
-                for row in rows]
+        return [self._recorded(position, stream_id, version, type_name, state)
+                for position, stream_id, version, type_name, state
+                in self._db.read_positions(positions)]
 
     def _position_column(self) -> str:
         """The library keeps a log position in ``notification_id`` on PostgreSQL and in
@@ -138,10 +129,6 @@ class EventStore:
     def _stream_key(self, stream_id: UUID) -> UUID | str:
         """A stream id as the library stores it: a uuid on PostgreSQL, hex text on SQLite."""
         return stream_id if self._db.dialect == "postgresql" else stream_id.hex
-
-    @staticmethod
-    def _stream_of(stored: UUID | str) -> UUID:
-        return stored if isinstance(stored, UUID) else UUID(stored)
 
     def _recorded(self, position: int | None, stream_id: UUID, version: int, type_name: str,
                   state: bytes) -> Recorded:

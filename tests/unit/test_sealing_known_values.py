@@ -8,6 +8,9 @@ import base64
 import hmac
 import uuid
 
+import pytest
+
+from ledger.errors import PersonalDataUnreadable
 from ledger.participant import PARTICIPANT_NAMESPACE, stream_id
 from ledger.personal_data import keyring_from, rotated
 
@@ -60,3 +63,20 @@ def test_a_value_read_back_seals_as_if_sealed_afresh_also_after_a_rotation():
     assert reading.seal("Siti Nurhayati Mokodompit") == afresh.seal("Siti Nurhayati Mokodompit")
     assert reading.seal("Siti Nurhayati Mokodompit").startswith("pd1:k2:")
     assert reading.seal(NIK) == afresh.seal(NIK)
+
+
+def test_a_value_opened_again_is_the_same_and_an_altered_copy_still_does_not_open():
+    # given a keyring that has opened a sealed NIK once
+    keyring = keyring_from(KEYS, "test keys")
+    sealed = keyring_from(KEYS, "test keys").seal(NIK)
+    first = keyring.unseal(sealed)
+    body = sealed.removeprefix("pd1:k1:")
+    altered = "pd1:k1:" + ("A" if body[0] != "A" else "B") + body[1:]
+
+    # when it opens the same text again, and a copy with one character changed
+    second = keyring.unseal(sealed)
+
+    # then the same text opens to the same NIK, and the altered one is refused
+    assert first == second == NIK
+    with pytest.raises(PersonalDataUnreadable):
+        keyring.unseal(altered)
