@@ -75,21 +75,12 @@ def test_a_catch_up_waits_for_the_runner_holding_the_positions_without_queueing(
     # Given a submission not applied yet, and another runner holding the positions
     system.ledger.submit(PROGRAM, siti(), CLERK)
     head = system.store.head()
-    polled = threading.Event()
-    real_sleep = runner.time.sleep
-
-    def sleep(seconds: float) -> None:
-        polled.set()
-        real_sleep(seconds)
-
-    monkeypatch.setattr(runner.time, "sleep", sleep)
-    applied: list[int] = []
+    polled = polls_seen(monkeypatch)
     with system.storage.db.session() as other, other.transaction() as holding:
         holding.execute(LOCK_POSITIONS)
 
         # When a read catches up meanwhile
-        reader = threading.Thread(target=lambda: applied.append(system.projections.catch_up()))
-        reader.start()
+        reader, applied = catching_up(system)
         polled.wait()
 
         # Then it is waiting by looking again, not in the lock's queue
@@ -99,6 +90,26 @@ def test_a_catch_up_waits_for_the_runner_holding_the_positions_without_queueing(
     reader.join()
     assert applied == [1]
     assert min(system.projections.positions().values()) == head
+
+
+def polls_seen(monkeypatch) -> threading.Event:
+    """Set once a runner waits by looking at the positions again (it sleeps between looks)."""
+    polled, real_sleep = threading.Event(), runner.time.sleep
+
+    def sleep(seconds: float) -> None:
+        polled.set()
+        real_sleep(seconds)
+
+    monkeypatch.setattr(runner.time, "sleep", sleep)
+    return polled
+
+
+def catching_up(system) -> tuple[threading.Thread, list[int]]:
+    """A read's catch-up started in a thread; the list gets what it applied."""
+    applied: list[int] = []
+    reader = threading.Thread(target=lambda: applied.append(system.projections.catch_up()))
+    reader.start()
+    return reader, applied
 
 
 class Paused:
@@ -128,19 +139,10 @@ def test_a_catch_up_applies_nothing_that_another_runner_applied_while_it_waited(
     working = threading.Thread(target=lambda: by_worker.append(worker.catch_up()))
     working.start()
     paused.applying.wait()
-    polled = threading.Event()
-    real_sleep = runner.time.sleep
-
-    def sleep(seconds: float) -> None:
-        polled.set()
-        real_sleep(seconds)
-
-    monkeypatch.setattr(runner.time, "sleep", sleep)
+    polled = polls_seen(monkeypatch)
 
     # When a read catches up meanwhile, and the worker then finishes
-    applied: list[int] = []
-    reader = threading.Thread(target=lambda: applied.append(system.projections.catch_up()))
-    reader.start()
+    reader, applied = catching_up(system)
     polled.wait()
     paused.go_on.set()
     working.join()
