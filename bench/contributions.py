@@ -25,7 +25,7 @@ so the reported peak RSS is the measuring process's own; both open the ledger wi
 the same personal-data keys (a ledger refuses keys other than its data's).
 
 ``--keep NAME`` keeps the set-up (ten programs take a long while) in the database
-``ledger_bench_contrib_NAME`` and its keys in a file beside it in the temporary
+``ledger_bench_keep_contrib_NAME`` and its keys in a file beside it in the temporary
 directory; a later run with the same name and sizes reuses them. Every measurement
 runs on a fresh copy of that database (``CREATE DATABASE ... TEMPLATE``), so it
 starts from the same state each time.
@@ -58,7 +58,13 @@ from ledger.system import open_system
 from ledger.verification import RegistryRecord
 from projections.budget import budget_summary
 from projections.findings import findings
-from scratch import add_server_option, in_child, peak_rss_mb, scratch_database
+from scratch import (
+    add_server_option,
+    in_child,
+    kept_database,
+    peak_rss_mb,
+    scratch_database,
+)
 
 REGIONS = (("7371", "Kota Makassar"), ("7174", "Kota Kotamobagu"), ("7571", "Kota Gorontalo"),
            ("3375", "Kota Pekalongan"), ("7109", "Kab. Minahasa Tenggara"),
@@ -124,28 +130,25 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _kept_run(args: argparse.Namespace) -> tuple[dict, dict]:
     """Set up once into the kept database (unless it is there), measure on a copy."""
-    kept = f"ledger_bench_contrib_{args.keep}"
-    key_file = Path(tempfile.gettempdir()) / f"{kept}.keys.json"
+    key_file = Path(tempfile.gettempdir()) / f"ledger_bench_keep_contrib_{args.keep}.keys.json"
     sizes_file = key_file.with_suffix(".sizes.json")
     sizes = {"participants": args.participants, "programs": args.programs,
              "months": args.months}
-    with psycopg.connect(args.database_url, autocommit=True) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                             (kept,)).fetchone()
-        if found is not None and (not key_file.exists() or not sizes_file.exists()
-                                  or json.loads(sizes_file.read_text()) != sizes):
+    with kept_database(args.database_url, f"contrib_{args.keep}") as (url, created):
+        kept = urlsplit(url).path.lstrip("/")
+        if created:
+            write_key_file(key_file, new_key_file_content())
+        elif (not key_file.exists() or not sizes_file.exists()
+              or json.loads(sizes_file.read_text()) != sizes):
             raise SystemExit(f"database {kept} was kept with other sizes or without its "
                              f"keys: drop it (DROP DATABASE {kept}) or pick another name")
-        if found is None:
-            write_key_file(key_file, new_key_file_content())
-            conn.execute(f"CREATE DATABASE {kept}")
-    keys = key_file.read_text()
-    url = _with_database(args.database_url, kept)
-    if found is None:
-        setup = in_child(_set_up, url, keys, args.participants, args.programs, args.months)
-        sizes_file.write_text(json.dumps(sizes))
-    else:
-        setup = {"kept": kept}
+        keys = key_file.read_text()
+        if created:
+            setup = in_child(_set_up, url, keys, args.participants, args.programs,
+                             args.months)
+            sizes_file.write_text(json.dumps(sizes))
+        else:
+            setup = {"kept": kept}
     copy = f"ledger_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(args.database_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {copy} TEMPLATE {kept}")
