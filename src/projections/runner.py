@@ -159,6 +159,8 @@ class ProjectionRunner:
         return {p.name: positions[p.name] for p in projections}
 
     def _applying_elsewhere(self, projections: Sequence[Projection]) -> bool:
+        if self._db.dialect != "postgresql":
+            return False  # no row locks to probe: SQLite's writer slot queues the apply itself
         with self._db.transaction() as tx:
             return self._try_lock_positions(tx, projections) is None
 
