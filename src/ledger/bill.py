@@ -66,7 +66,9 @@ class RosterEntry(NamedTuple):
     """A participant of the program as the read model knows them, for billing."""
 
     participant_id: str
-    nik: str
+    nik_hash: str
+    """The keyed hash of the NIK (``Keyring.nik_hash``): an imported line is matched by it,
+    so billing never opens a member's NIK."""
     kpj: str | None
     status: str
     occupation: str
@@ -214,8 +216,11 @@ def generate(state: Bill | None, program: Program, roster: Iterable[RosterEntry]
 
 
 def import_bill(state: Bill | None, program: Program, roster: Iterable[RosterEntry],
-                command: ImportBill, rows: list[ImportedLine], today: date) -> list[Event]:
-    """A bill file as BPJS TK sends it, with every line the ledger did not expect flagged."""
+                command: ImportBill, rows: list[ImportedLine],
+                nik_hash: Callable[[str], str], today: date) -> list[Event]:
+    """A bill file as BPJS TK sends it, with every line the ledger did not expect flagged.
+    A line is matched to a member by ``nik_hash`` of its NIK (the roster's key), else by
+    its KPJ."""
     if not command.bill_id.strip():
         raise InvalidInput("bill_id (the invoice number) must not be blank", field="bill_id")
     if not command.document_ref.strip():
@@ -226,9 +231,9 @@ def import_bill(state: Bill | None, program: Program, roster: Iterable[RosterEnt
         raise InvalidInput("the bill file has no lines", field="lines")
     _refuse_duplicate_lines(rows)
     source = command.funding_source or _main_source(program)
-    by_nik, by_kpj = {}, {}
+    by_nik_hash, by_kpj = {}, {}
     for entry in roster:
-        by_nik[entry.nik] = entry
+        by_nik_hash[entry.nik_hash] = entry
         if entry.kpj:
             by_kpj[entry.kpj] = entry
     lines = []
@@ -238,14 +243,15 @@ def import_bill(state: Bill | None, program: Program, roster: Iterable[RosterEnt
                                f"Rupiah", field="amount_idr")
         period, _ = _checked_span(program, periods.parse(row.period,
                                                          f"line {row.line_no} period"), 1)
-        entry = by_nik.get(row.nik) or (by_kpj.get(row.kpj) if row.kpj else None)
+        entry = (by_nik_hash.get(nik_hash(row.nik)) if row.nik else None) \
+            or (by_kpj.get(row.kpj) if row.kpj else None)
         tariff = tariffs.tariff_for(period, source,
                                     occupation=entry.occupation if entry else "")
         flags = _flags(entry, period)
         if row.amount_idr != tariff.amount_idr:
             flags.append("amount_not_tariff")
         lines.append(BillLine(participant_id=entry.participant_id if entry else None,
-                              nik=entry.nik if entry else row.nik,
+                              nik=row.nik,
                               kpj=row.kpj or (entry.kpj if entry else None),
                               first_period=period, months=1, amount_idr=row.amount_idr,
                               rule_version=tariff.rule_version, flags=flags))
@@ -377,9 +383,9 @@ def _generated_lines(entry: RosterEntry, months: list[Period],
                                                 amount_idr=previous.amount_idr
                                                 + tariff.amount_idr)
             continue
-        lines.append(BillLine(participant_id=entry.participant_id, nik=entry.nik,
-                              kpj=entry.kpj, first_period=period, months=1,
-                              amount_idr=tariff.amount_idr, rule_version=tariff.rule_version))
+        lines.append(BillLine(participant_id=entry.participant_id, nik="", kpj=entry.kpj,
+                              first_period=period, months=1, amount_idr=tariff.amount_idr,
+                              rule_version=tariff.rule_version))
     return lines
 
 

@@ -62,7 +62,8 @@ class EventCodec:
     def encode(self, event: Event, meta: EventMeta) -> tuple[str, bytes]:
         """Return the stored (type name, bytes) of an event."""
         paths = PERSONAL_FIELDS.get(event.TYPE)
-        if paths is None:
+        if paths is None or not any(_holds_value(event, path) for path in paths):
+            # Nothing to seal (a generated bill's lines name no NIK): the typed fast path.
             return event.TYPE, _encoder.encode(_Stored(meta, event))
         data = msgspec.to_builtins(event)
         seal = self._keyring.seal
@@ -108,6 +109,17 @@ def _replace(node: Any, path: tuple[str, ...], change: Callable[[str], str]) -> 
             _replace(node[key], rest, change)
     elif node.get(key):
         node[key] = change(node[key])
+
+
+def _holds_value(node: Any, path: tuple[str, ...]) -> bool:
+    """Whether a struct holds a non-empty value at ``path`` (the walk of ``_replace``)."""
+    key, rest = path[0], path[1:]
+    if key == "*":
+        return any(_holds_value(item, rest) for item in node)
+    child = getattr(node, key)
+    if rest:
+        return child is not None and _holds_value(child, rest)
+    return bool(child)
 
 
 def _open_in_place(node: Any, path: tuple[str, ...], unseal: Callable[[str], str]) -> None:

@@ -50,10 +50,12 @@ def reference_stream_id(program_id: str, reference: str) -> uuid.UUID:
 
 class Contributions:
     def __init__(self, store: EventStore, ledger: Ledger, roster: Roster,
-                 paid_months: PaidMonths, *, clock: Callable[[], datetime] = utc_now) -> None:
+                 paid_months: PaidMonths, nik_hash: Callable[[str], str], *,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self._store = store
         self._ledger = ledger
         self._roster = roster
+        self._nik_hash = nik_hash
         self._paid_months = paid_months
         self._clock = clock
         self._bills: OrderedDict[uuid.UUID, tuple[Bill, int]] = OrderedDict()
@@ -72,7 +74,7 @@ class Contributions:
         prog = self._ledger.program(program_id)
         state, version = self._fold(program_id, command.bill_id)
         events = bill.import_bill(state, prog, self._roster(program_id), command, rows,
-                                  self._today())
+                                  self._nik_hash, self._today())
         return self._append(program_id, command.bill_id, version, events, actor, command_id)
 
     def record_payment(self, program_id: str, bill_id: str, command: RecordPayment,

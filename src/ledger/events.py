@@ -189,6 +189,10 @@ class BillLine(msgspec.Struct, frozen=True, kw_only=True):
 
     participant_id: str | None
     nik: str
+    """The NIK as an imported bill's file gave it (empty when the file named the person by
+    KPJ alone). Empty on a generated bill: its lines name the participant by
+    ``participant_id``, whose stream holds the NIK, and a copy on every monthly line would
+    only spread personal data (UU PDP 27/2022) through the log."""
     kpj: str | None
     first_period: str
     months: int

@@ -6,7 +6,6 @@ Entry points (CLI, HTTP app, benchmarks, tests) call ``open_system`` and
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import TypeVar
 
 from ledger.claims import Claims
@@ -77,9 +76,8 @@ def open_system(settings: Settings, *, apply_migrations: bool = True) -> System:
             return read(storage.db, key)
         return port
 
-    contributions = Contributions(store, ledger,
-                                  caught_up(partial(views.roster, unseal=keyring.unseal)),
-                                  caught_up(views.paid_months))
+    contributions = Contributions(store, ledger, caught_up(views.roster),
+                                  caught_up(views.paid_months), keyring.nik_hash)
     claims = Claims(store, ledger, caught_up(views.paid_months_of))
     return System(settings=settings, storage=storage, keyring=keyring, store=store,
                   ledger=ledger,

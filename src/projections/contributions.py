@@ -38,6 +38,10 @@ MONTH_COLUMNS = ("program_id", "bill_id", "line_no", "period", "participant_id",
                  "nik_masked", "amount_idr", "rule_version", "flags")
 """What a bill line's month starts with; payment_ref, paid_on, refund_ref and refunded_on
 start NULL (their default), so they are left out of the bill's 35,000-row COPY."""
+LINE_NIK_MASKED = "COALESCE(NULLIF(c.nik_masked, ''), s.nik_masked, '')"
+"""A bill line's masked NIK, for a query over ``contribution_months c LEFT JOIN
+participant_status s`` on the participant: the one its file gave, else its member's (a
+generated bill's lines name the participant, not the NIK)."""
 _EVENTS = (BillIssued, PaymentRecorded, PaymentReversed, RefundRecorded, ParticipantEnrolled,
            ParticipantTerminated, ParticipantLapsed)
 

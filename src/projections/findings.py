@@ -28,7 +28,7 @@ import msgspec
 
 from ledger import coverage, periods, tariffs
 from ledger.storage import Tx
-from projections.contributions import MASK_MONTHS
+from projections.contributions import LINE_NIK_MASKED, MASK_MONTHS
 from projections.sql import chunks
 
 KINDS = ("paid_after_death", "paid_after_end", "paid_too_late", "double_payment",
@@ -158,9 +158,12 @@ def _across_programs(tx: Tx, program_id: str) -> list[Finding]:
 
 def _flagged_lines(tx: Tx, program_id: str) -> list[Finding]:
     rows = tx.fetchall(
-        "SELECT bill_id, line_no, period, participant_id, nik_masked, amount_idr, flags "
-        "FROM contribution_months WHERE program_id = :program_id AND flags <> '' "
-        "AND payment_ref IS NOT NULL AND refund_ref IS NULL ORDER BY bill_id, line_no, period",
+        "SELECT c.bill_id AS bill_id, c.line_no AS line_no, c.period AS period, "
+        f"c.participant_id AS participant_id, {LINE_NIK_MASKED} AS nik_masked, "
+        "c.amount_idr AS amount_idr, c.flags AS flags FROM contribution_months c "
+        "LEFT JOIN participant_status s ON s.participant_id = c.participant_id "
+        "WHERE c.program_id = :program_id AND c.flags <> '' AND c.payment_ref IS NOT NULL "
+        "AND c.refund_ref IS NULL ORDER BY c.bill_id, c.line_no, c.period",
         {"program_id": program_id})
     lines: dict[tuple[str, int, str], list[dict]] = defaultdict(list)
     for row in rows:

@@ -4,7 +4,6 @@ Each function runs plain SQL against the read-model tables and returns plain
 dicts; nothing here touches the event log.
 """
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -13,6 +12,7 @@ from ledger import periods
 from ledger.bill import RosterEntry
 from ledger.contributions import reference_stream_id
 from ledger.storage import Database
+from projections.contributions import LINE_NIK_MASKED
 from projections.participants import STATUSES
 
 PARTICIPANT_COLUMNS = (
@@ -143,17 +143,17 @@ def participant_ids_with_status(db: Database, program_id: str, status: str, *,
     return [row["participant_id"] for row in rows]
 
 
-def roster(db: Database, program_id: str, unseal: Callable[[str], str]) -> list[RosterEntry]:
-    """Every participant of a program as billing needs them (``ledger.bill``), the NIK
-    opened with ``unseal`` (a bill line names its person as BPJS TK does)."""
-    with db.snapshot() as tx:
+def roster(db: Database, program_id: str) -> list[RosterEntry]:
+    """Every participant of a program as billing needs them (``ledger.bill``)."""
+    with db.snapshot() as tx:  # member_months joined within the program: read by its index
         rows = tx.fetchall(
-            "SELECT s.participant_id AS participant_id, s.nik_sealed AS nik_sealed, s.kpj AS kpj, "
+            "SELECT s.participant_id AS participant_id, s.nik_hash AS nik_hash, s.kpj AS kpj, "
             "s.status AS status, s.occupation AS occupation, s.coverage_start AS coverage_start, "
             "s.terminated_on AS terminated_on, s.termination_reason AS termination_reason, "
             "m.base_period AS base_period, m.end_idx AS end_idx, m.end_reason AS end_reason "
             "FROM participant_status s LEFT JOIN member_months m "
-            "ON m.participant_id = s.participant_id WHERE s.program_id = :program_id "
+            "ON m.participant_id = s.participant_id AND m.program_id = s.program_id "
+            "WHERE s.program_id = :program_id "
             "ORDER BY s.participant_id", {"program_id": program_id})
     days: dict[str | None, date | None] = {None: None}  # a program has few distinct days
     entries = []
@@ -165,7 +165,7 @@ def roster(db: Database, program_id: str, unseal: Callable[[str], str]) -> list[
             days[ended] = _day(ended)
         lapsed = row["end_reason"] == "lapsed"
         entries.append(RosterEntry(
-            row["participant_id"], unseal(row["nik_sealed"]), row["kpj"],
+            row["participant_id"], row["nik_hash"], row["kpj"],
             "lapsed" if lapsed else row["status"], row["occupation"], days[started],
             days[ended], row["termination_reason"],
             periods.shift(row["base_period"], row["end_idx"] + 1) if lapsed else None))
@@ -227,13 +227,15 @@ def bill_lines(db: Database, program_id: str, bill_id: str, *, limit: int,
     (a payment settles whole lines, so a line's months share one payment)."""
     with db.snapshot() as tx:
         return tx.fetchall(
-            "SELECT line_no, MIN(participant_id) AS participant_id, MIN(nik_masked) AS nik_masked, "
-            "MIN(period) AS first_period, COUNT(*) AS months, "
-            "CAST(SUM(amount_idr) AS BIGINT) AS amount_idr, MIN(rule_version) AS rule_version, "
-            "MIN(flags) AS flags, MIN(payment_ref) AS payment_ref, MIN(paid_on) AS paid_on, "
-            "COUNT(refund_ref) AS months_refunded FROM contribution_months "
-            "WHERE program_id = :program_id AND bill_id = :bill_id GROUP BY line_no "
-            "ORDER BY line_no LIMIT :limit OFFSET :offset",
+            "SELECT c.line_no AS line_no, MIN(c.participant_id) AS participant_id, "
+            f"MIN({LINE_NIK_MASKED}) AS nik_masked, MIN(c.period) AS first_period, "
+            "COUNT(*) AS months, CAST(SUM(c.amount_idr) AS BIGINT) AS amount_idr, "
+            "MIN(c.rule_version) AS rule_version, MIN(c.flags) AS flags, "
+            "MIN(c.payment_ref) AS payment_ref, MIN(c.paid_on) AS paid_on, "
+            "COUNT(c.refund_ref) AS months_refunded FROM contribution_months c "
+            "LEFT JOIN participant_status s ON s.participant_id = c.participant_id "
+            "WHERE c.program_id = :program_id AND c.bill_id = :bill_id GROUP BY c.line_no "
+            "ORDER BY c.line_no LIMIT :limit OFFSET :offset",
             {"program_id": program_id, "bill_id": bill_id, "limit": limit, "offset": offset})
 
 

@@ -124,3 +124,15 @@ def test_a_bill_line_whose_sealed_nik_was_altered_does_not_read():
     # when it is read, then it is refused as unreadable personal data
     with pytest.raises(PersonalDataUnreadable):
         EventCodec(fresh_keyring()).decode(type_name, msgspec.json.encode(stored))
+
+
+def test_a_generated_bill_naming_no_nik_is_stored_as_one_with_nothing_to_seal():
+    # given a generated bill: its lines name participants, none a NIK
+    bill = msgspec.structs.replace(EVENTS[4], lines=[line("", "p1"), line("", "p2")])
+
+    # when the codec stores it
+    type_name, state = EventCodec(fresh_keyring()).encode(bill, META)
+
+    # then the bytes are the payload's own JSON, nothing sealed, and it reads back
+    assert state == msgspec.json.encode({"meta": META, "data": msgspec.to_builtins(bill)})
+    assert EventCodec(fresh_keyring()).decode(type_name, state) == (bill, META)
