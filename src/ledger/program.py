@@ -85,6 +85,11 @@ class Program(msgspec.Struct, frozen=True, kw_only=True):
         return not self.cohort_quotas or cohort in self.cohort_quotas
 
 
+EVOLVE_REVISION = 1
+"""Bump when ``evolve`` folds any event differently: program snapshots taken by the code
+before are then ignored and taken again (``ledger.program_snapshots``)."""
+
+
 def evolve(state: Program | None, event: Event) -> Program:
     match event:
         case ProgramOpened():

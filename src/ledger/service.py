@@ -36,11 +36,15 @@ from ledger.participant import (
 )
 from ledger.personal_data import Keyring
 from ledger.program import OpenProgram, Program, ReviseBudget, ReviseQuota
+from ledger.program_snapshots import ProgramSnapshots
 from ledger.registry import CivilRegistry
 from ledger.rules import VerificationRules, verification_rules_on
 from ledger.store import EventStore, Recorded, StreamWrite
 
 T = TypeVar("T")
+SNAPSHOT_EVERY = 1_000
+"""Program events folded past its last snapshot before the next is taken: a process
+meeting a program then reads at most this many of its events after the snapshot."""
 Decision = tuple[list[Event], list[Event]]
 """(events for the participant stream, events for the program stream)."""
 
@@ -65,12 +69,15 @@ def utc_now() -> datetime:
 
 class Ledger:
     def __init__(self, store: EventStore, keyring: Keyring, *,
-                 clock: Callable[[], datetime] = utc_now, attempts: int = 5) -> None:
+                 clock: Callable[[], datetime] = utc_now, attempts: int = 5,
+                 snapshots: ProgramSnapshots | None = None) -> None:
         self._store = store
         self._keyring = keyring
         self._clock = clock
         self._attempts = attempts
         self._programs: dict[str, tuple[Program, int]] = {}
+        self._snapshots = snapshots
+        self._snapshot_versions: dict[str, int] = {}
 
     # Programs
 
@@ -299,16 +306,33 @@ class Ledger:
         return self.program(program_id)
 
     def _fold_program(self, program_id: str) -> tuple[Program | None, int]:
-        """Program state and version, reading only events newer than the cached fold:
-        a program stream gains one event per quota seat, so folding it whole on every
-        enrollment would grow with the program."""
-        state, version = self._programs.get(program_id, (None, 0))
-        newer = self._store.read(program.stream_id(program_id), after_version=version)
+        """Program state and version, reading only events newer than the cached fold, or
+        than the program's snapshot the first time: a program stream gains one event per
+        quota seat, so folding it whole on every enrollment would grow with the program."""
+        stream = program.stream_id(program_id)
+        state, version = self._programs.get(program_id) or self._snapshot(program_id, stream)
+        newer = self._store.read(stream, after_version=version)
         state = _fold(program.evolve, newer, state)
         version += len(newer)
         if state is not None:
             self._programs[program_id] = (state, version)
+            self._keep_snapshot(program_id, state, version)
         return state, version
+
+    def _snapshot(self, program_id: str, stream: UUID) -> tuple[Program | None, int]:
+        """The program's snapshot, when there is one this code reads at a version its
+        stream holds (a snapshot is a cache; the log decides)."""
+        found = self._snapshots.load(program_id) if self._snapshots else None
+        if found is None or not self._store.holds(stream, found[1]):
+            return None, 0
+        self._snapshot_versions[program_id] = found[1]
+        return found
+
+    def _keep_snapshot(self, program_id: str, state: Program, version: int) -> None:
+        if self._snapshots is not None \
+                and version - self._snapshot_versions.get(program_id, 0) >= SNAPSHOT_EVERY:
+            self._snapshots.save(program_id, state, version)
+            self._snapshot_versions[program_id] = version
 
     def _meta(self, actor: Actor, command_id: str | None) -> EventMeta:
         return EventMeta(actor_id=actor.actor_id, actor_role=actor.role,

@@ -56,6 +56,11 @@ class EventStore:
             for s in self._recorder.select_events(stream_id, gt=after_version or None)
         ]
 
+    def holds(self, stream_id: UUID, version: int) -> bool:
+        """Whether the stream has an event at ``version`` (versions count up from 1)."""
+        return bool(self._recorder.select_events(stream_id, gt=version - 1, lte=version,
+                                                 limit=1))
+
     def read_many(self, stream_ids: Iterable[UUID]) -> dict[UUID, list[Recorded]]:
         """Every event of many streams in one round trip (batch commands, imports)."""
         streams: dict[UUID, list[Recorded]] = defaultdict(list)

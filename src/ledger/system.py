@@ -12,6 +12,7 @@ from ledger.claims import Claims
 from ledger.contributions import Contributions
 from ledger.errors import KeysUnusable
 from ledger.personal_data import Keyring, load_keyring
+from ledger.program_snapshots import ProgramSnapshots
 from ledger.service import Ledger
 from ledger.settings import Settings
 from ledger.storage import Database, Storage, Tx, open_storage
@@ -65,7 +66,7 @@ def open_system(settings: Settings, *, apply_migrations: bool = True) -> System:
         raise
     store = EventStore(storage, keyring)
     runner = ProjectionRunner(store, storage.db, read_models(keyring))
-    ledger = Ledger(store, keyring)
+    ledger = Ledger(store, keyring, snapshots=ProgramSnapshots(storage.db))
 
     def caught_up(read: Callable[[Database, str], T]) -> Callable[[str], T]:
         """A read-model port that first brings the read models to the log's head (applying
