@@ -34,9 +34,12 @@ from ledger.service import Actor, Ledger, RowResult, utc_now
 from ledger.store import EventStore, StreamWrite
 
 REFERENCE_NAMESPACE = uuid.UUID("e5b7f0a2-1c3d-4b6a-8f9e-2d4c6a8b0f13")
-CACHED_BILLS = 4
-"""Bills kept folded between commands: a generated bill has a line per member (35,000 in
-Makassar), and decoding and folding it again for its payment costs more than the rest."""
+CACHED_BILL_LINES = 150_000
+"""Lines of the bills kept folded between commands, at most (the last bill used is kept
+whatever its size): a generated bill has a line per member, and decoding and folding it
+again for its payment costs more than the rest. The bound is on lines, which is what
+memory grows with: four Makassar-sized bills (35,000 lines), or the bills of twenty-five
+smaller programs being paid at once."""
 
 Roster = Callable[[str], list[RosterEntry]]
 """Every participant of a program, from the read model."""
@@ -187,8 +190,10 @@ class Contributions:
             if known is None or known[1] <= version:
                 self._bills[stream] = (state, version)
             self._bills.move_to_end(stream)
-            while len(self._bills) > CACHED_BILLS:
-                self._bills.popitem(last=False)
+            lines = sum(len(kept.issued.lines) for kept, _ in self._bills.values())
+            while lines > CACHED_BILL_LINES and len(self._bills) > 1:
+                evicted, _ = self._bills.popitem(last=False)[1]
+                lines -= len(evicted.issued.lines)
 
     def _existing(self, program_id: str, bill_id: str) -> tuple[Bill, int]:
         state, version = self._fold(program_id, bill_id)

@@ -217,3 +217,28 @@ def test_as_of_a_month_means_what_the_ledger_had_recorded_by_its_end(system, mem
     today = date.today()
     assert position_at_end_of(system.store, periods.of(today)) == system.store.head()
     assert position_at_end_of(system.store, periods.shift(periods.of(today), -1)) == 0
+
+
+def test_bills_stay_folded_between_commands_up_to_a_bound_on_their_lines(system, members,
+                                                                          monkeypatch):
+    # given room for two three-line bills, and three bills generated
+    monkeypatch.setattr("ledger.contributions.CACHED_BILL_LINES", 6)
+    for month in ("2024-03", "2024-04", "2024-05"):
+        system.contributions.generate_bill(PROGRAM, GenerateBill(period=month), FINANCE)
+    read_back = []
+    reading = system.store.read
+    monkeypatch.setattr(system.store, "read", lambda stream, after_version=0: read_back.append(
+        after_version) or reading(stream, after_version))
+
+    def pay(month: str) -> None:
+        read_back.clear()
+        system.contributions.record_payment(PROGRAM, month, RecordPayment(
+            payment_ref=f"SP2D-{month}", paid_on=date(2024, 6, 10), amount_idr=16_800),
+            FINANCE)
+
+    # when the latest bill is paid, then only what its stream gained since is read
+    pay("2024-05")
+    assert read_back[0] == 1
+    # when the first bill, pushed out by the two after it, is paid, then it is read whole
+    pay("2024-03")
+    assert read_back[0] == 0
