@@ -45,9 +45,10 @@ _OPENED_MAX_CHARS = 200
 """Only values this short are kept: names, NIKs, dates, addresses; never a whole body."""
 _UNSEALED_MAX = 20_000
 """Sealed values ``unseal`` remembers the plaintext of at most (see ``_keep_unsealed``):
-every monthly bill of a program this size repeats the same NIKs, which then open from
-memory. Larger programs gain little from a larger bound (a 35,000-member program's as-of
-replay took the same time with 50,000) while an import's memory would grow with it."""
+a program's monthly imported bills (and generated ones recorded before they stopped
+naming NIKs) repeat the same NIKs, which then open from memory. Larger programs gain
+little from a larger bound (a 35,000-member program's as-of replay took the same time
+with 50,000) while an import's memory would grow with it."""
 
 
 class Keyring:
@@ -121,7 +122,7 @@ class Keyring:
 
     def _keep_unsealed(self, sealed: str, plaintext: str) -> None:
         """Remember what a value opened to: a log repeats the same sealed values (a NIK on
-        every monthly bill), and a lookup costs far less than base64 and AES-GCM. Only
+        every monthly imported bill), and a lookup costs far less than base64 and AES-GCM. Only
         values that opened are kept, by their exact text (the tag checked it), so a hit is
         what opening would give. This holds plaintext personal data in the process's
         memory, as the read models it feeds do: bounded by count and by
