@@ -43,7 +43,7 @@ from collections import Counter
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 
@@ -60,6 +60,7 @@ from projections.budget import budget_summary
 from projections.findings import findings
 from scratch import (
     add_server_option,
+    database_copy,
     in_child,
     kept_database,
     peak_rss_mb,
@@ -149,20 +150,9 @@ def _kept_run(args: argparse.Namespace) -> tuple[dict, dict]:
             sizes_file.write_text(json.dumps(sizes))
         else:
             setup = {"kept": kept}
-    copy = f"ledger_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(args.database_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {copy} TEMPLATE {kept}")
-    try:
-        measured = in_child(_measure, _with_database(args.database_url, copy), keys,
-                            args.programs, args.months, args.runs)
-    finally:
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {copy} WITH (FORCE)")
+    with database_copy(args.database_url, kept) as copy:
+        measured = in_child(_measure, copy, keys, args.programs, args.months, args.runs)
     return setup, measured
-
-
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
 @contextmanager

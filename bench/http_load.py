@@ -25,7 +25,7 @@ head (waiting for the worker when it is already applying).
 
     python bench/http_load.py [--events 100000] [--people 10000] [--clients 16]
                               [--api-processes 2] [--duration 30] [--warmup 5]
-                              [--database-url URL]
+                              [--keep NAME] [--database-url URL]
 
 Prints one JSON object. The load generator shares the machine with the
 servers, the worker and PostgreSQL: its CPU is reported beside theirs.
@@ -36,6 +36,7 @@ import http.client
 import json
 import os
 import random
+import re
 import resource
 import signal
 import statistics
@@ -45,6 +46,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -69,7 +71,7 @@ from ledger.settings import Settings
 from ledger.system import open_system
 from ledger.tokens import CLAIMS_OFFICER, ENROLLMENT_CLERK, FINANCE_OFFICER, create_token, utc_now
 from ledger.verification import RegistryRecord
-from scratch import add_server_option, in_child, scratch_database
+from scratch import add_server_option, database_copy, in_child, kept_database, scratch_database
 
 YEAR = 2024
 TARIFF_IDR = 16_800
@@ -94,9 +96,8 @@ DAYS = 38 * 365  # birth dates spread over 38 years, as in bench/contributions.p
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
-    with scratch_database(args.database_url) as url, \
-            tempfile.TemporaryDirectory(prefix="ledger-bench-") as data_dir:
-        plan = in_child(_preload, url, data_dir, args.events, args.people, args.active_programs)
+    with _loaded(args) as (url, data_dir, plan):
+        plan["tokens"] = in_child(_tokens, url, data_dir, [p["region"] for p in plan["active"]])
         env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_DATA_DIR": data_dir,
                "LEDGER_DB_POOL_SIZE": "10"}
         worker = subprocess.Popen([sys.executable, "-m", "ledger.cli", "projections", "run"],
@@ -124,7 +125,8 @@ def main(argv: list[str] | None = None) -> None:
         "http_vs_in_process_commands_per_s": round(
             commands["per_s"] / in_process["commands"]["per_s"], 2),
         "projection_worker_cpu_s": round(worker_cpu, 1),
-        "preload": {"seconds": plan["seconds"], "events": plan["events"]},
+        "preload": {"seconds": plan["seconds"], "events": plan["events"],
+                    "reused": plan.get("reused", False)},
         "targets": TARGETS,
         "met": {
             "commands_per_s": commands["per_s"] >= TARGETS["commands_per_s"],
@@ -134,6 +136,35 @@ def main(argv: list[str] | None = None) -> None:
         },
     }
     print(json.dumps(figures, indent=2))
+
+
+@contextmanager
+def _loaded(args: argparse.Namespace):
+    """(database URL, data directory, plan) of a preloaded log: a scratch one, or with
+    ``--keep`` a copy of the kept one, preloaded first when it is not there yet."""
+    if args.keep is None:
+        with scratch_database(args.database_url) as url, \
+                tempfile.TemporaryDirectory(prefix="ledger-bench-") as data_dir:
+            yield url, data_dir, in_child(_preload, url, data_dir, args.events, args.people,
+                                          args.active_programs)
+        return
+    sizes = {"events": args.events, "people": args.people, "active": args.active_programs}
+    with kept_database(args.database_url, f"http_{args.keep}") as (kept_url, created):
+        data_dir = Path(tempfile.gettempdir()) / f"ledger-bench-keep-http_{args.keep}"
+        plan_file = data_dir / "plan.json"
+        if created:
+            data_dir.mkdir(exist_ok=True)
+            plan = in_child(_preload, kept_url, str(data_dir), args.events, args.people,
+                            args.active_programs)
+            plan_file.write_text(json.dumps({**plan, "sizes": sizes}))
+        elif not plan_file.exists() or json.loads(plan_file.read_text())["sizes"] != sizes:
+            raise SystemExit(f"ledger_bench_keep_http_{args.keep} was kept with other sizes or "
+                             "never preloaded in full: drop it (DROP DATABASE "
+                             f"ledger_bench_keep_http_{args.keep}) or pick another --keep name")
+        plan = json.loads(plan_file.read_text())
+        plan["reused"] = not created
+    with database_copy(args.database_url, f"ledger_bench_keep_http_{args.keep}") as url:
+        yield url, str(data_dir), plan
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -147,8 +178,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--api-processes", type=int, default=2)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
+    parser.add_argument("--keep", metavar="NAME",
+                        help="keep the preloaded log (ledger_bench_keep_http_NAME) for later "
+                             "runs, which measure on a copy of it: ten million events take "
+                             "over twenty minutes to load")
     add_server_option(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.keep is not None and not re.fullmatch(r"[a-z0-9_]{1,30}", args.keep):
+        parser.error("--keep takes 1 to 30 lower-case letters, digits or _")
+    return args
 
 
 # Set-up
@@ -193,12 +231,17 @@ def _preload(url: str, data_dir: str, events: int, people: int, active: int) -> 
             number += 1
         plan["programs"] = number
         plan["events"] = system.store.head()
-        regions = [p["region"] for p in plan["active"]]
-        plan["tokens"] = {role: create_token(system.storage.db, f"bench {role}", role, regions,
-                                             1, utc_now())[1]
-                          for role in set(ROLE_OF_KIND.values())}
     plan["seconds"] = round(time.perf_counter() - started, 1)
     return plan
+
+
+def _tokens(url: str, data_dir: str, regions: list[str]) -> dict[str, str]:
+    """A token per role, scoped to the active regions, made for this run (a kept log's
+    would have expired)."""
+    with open_system(Settings(database_url=url, data_dir=Path(data_dir))) as system:
+        return {role: create_token(system.storage.db, f"bench {role}", role, regions, 1,
+                                   utc_now())[1]
+                for role in set(ROLE_OF_KIND.values())}
 
 
 def _load_program(system, number: int, people: int, actor: Actor) -> list[tuple[str, str]]:

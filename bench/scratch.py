@@ -47,6 +47,21 @@ def kept_database(server_url: str, name: str):
     yield urlunsplit(urlsplit(server_url)._replace(path="/" + database)), found is None
 
 
+@contextmanager
+def database_copy(server_url: str, database: str):
+    """A scratch copy of a kept database, dropped after use, so that a measurement which
+    writes leaves the kept set-up as it was. ``FILE_COPY`` copies the files rather than
+    writing every page to the WAL: minutes saved on a log of ten million events."""
+    copy = f"ledger_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {copy} TEMPLATE {database} STRATEGY FILE_COPY")
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path="/" + copy))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {copy} WITH (FORCE)")
+
+
 def in_child(target, *args):
     """Run ``target`` in a fresh process so its peak RSS is its own."""
     ctx = multiprocessing.get_context("spawn")
