@@ -250,13 +250,16 @@ def _enrolled(tx: Tx, enrolled: list[tuple[str, ParticipantEnrolled]]) -> None:
         "ON CONFLICT (participant_id) "
         "DO UPDATE SET first_idx = excluded.first_idx, end_idx = NULL, end_reason = NULL",
         rows)
+    # Both sides look the batch's hashes up by index. A correlated EXISTS over all of
+    # member_months let PostgreSQL hash-join the whole table whenever its statistics were
+    # stale: 1.5-4 s per enrollment batch at two million members.
     for chunk in chunks(sorted({row["nik_hash"] for row in rows})):
         condition, params = tx.any_of("nik_hash", chunk)
         tx.execute(
             f"UPDATE member_months SET nik_shared = 1 WHERE {condition} AND nik_shared = 0 "
-            "AND EXISTS (SELECT 1 FROM member_months o "
-            "WHERE o.nik_hash = member_months.nik_hash "
-            "AND o.program_id <> member_months.program_id)", params)
+            "AND nik_hash IN (SELECT nik_hash FROM member_months "
+            f"WHERE {condition} GROUP BY nik_hash HAVING COUNT(DISTINCT program_id) > 1)",
+            params)
 
 
 def _ended(tx: Tx, participant_id: str, last_day: date, reason: str) -> None:
