@@ -120,6 +120,15 @@ class EventStore:
                     f"WHERE {condition} AND {position} <= :upto", {**params, "upto": upto})]
         return sorted(found)
 
+    def last_position(self, stream_id: UUID) -> int:
+        """The log position of the stream's last event; 0 for a stream with none."""
+        position = self._position_column()
+        with self._db.snapshot() as tx:
+            row = tx.fetchone(f"SELECT MAX({position}) AS position FROM stored_events "
+                              "WHERE originator_id = :stream",
+                              {"stream": self._stream_key(stream_id)})
+        return row["position"] or 0
+
     def read_positions(self, positions: Sequence[int]) -> list[Recorded]:
         """The events at these log positions, in global order."""
         return [self._recorded(position, stream_id, version, type_name, state)

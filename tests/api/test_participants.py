@@ -4,6 +4,8 @@ import uuid
 
 import pytest
 
+from ledger.settings import Settings
+from ledger.system import open_system
 from tests.api.scenario import (
     PROGRAM_ID,
     SITI_NIK,
@@ -11,6 +13,7 @@ from tests.api.scenario import (
     a_nik,
     assert_problem,
     candidate,
+    matched_by_hand,
     open_program,
     participant_url,
     siti,
@@ -64,6 +67,22 @@ def test_a_participant_reads_back_with_a_masked_nik_and_its_history(kotamobagu):
     assert event["command_id"] == "village-list-2024-02/row-7"
     assert event["data"]["nik"] == SITI_NIK_MASKED
     assert SITI_NIK not in response.text
+
+
+def test_reading_a_participant_waits_for_their_own_events_not_the_whole_log(
+        kotamobagu, db_url, tmp_path):
+    siti_id = submit(kotamobagu, siti())
+    submit(kotamobagu, candidate(1))
+    matched_by_hand(kotamobagu, siti_id)
+    submit(kotamobagu, candidate(2))  # after Siti's last event: none of her page's business
+
+    detail = kotamobagu.get(participant_url(siti_id)).json()
+
+    assert detail["status"] == "matched"
+    with open_system(Settings(database_url=db_url, data_dir=tmp_path)) as system:
+        her_last = system.store.last_position(uuid.UUID(siti_id))
+        assert system.projections.positions()["participants"] == her_last
+        assert her_last < system.store.head()
 
 
 def test_a_candidate_is_refused_for_what_is_wrong_with_them(kotamobagu):

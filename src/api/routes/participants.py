@@ -126,12 +126,16 @@ class ParticipantController(Controller):
                         system: NamedDependency[System]) -> ParticipantDetail:
         pid = participant_uuid(participant_id)
         system.ledger.check_program(program_id)
-        system.projections.catch_up(only=READ_MODEL)  # every write acknowledged before
+        recorded = system.ledger.history(program_id, pid)
+        # The participants projection folds a person from their own stream alone, so their
+        # row holds every write acknowledged before once the projection has applied the
+        # stream's last event: the read waits for nothing else the worker has to apply.
+        system.projections.catch_up(upto=system.store.last_position(pid), only=READ_MODEL)
         row = views.participant(system.storage.db, program_id, str(pid))
         if row is None:
             raise ParticipantNotFound("no such participant in this program",
                                       field="participant_id")
-        history = [history_entry(r) for r in system.ledger.history(program_id, pid)]
+        history = [history_entry(r) for r in recorded]
         return msgspec.convert({**participant_view(row, system.keyring), "history": history},
                                ParticipantDetail)
 
