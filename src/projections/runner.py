@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Protocol
+from uuid import UUID
 
 from ledger.storage import Database, Dialect, Session, Tx
 from ledger.store import EventStore, Recorded
@@ -69,6 +70,14 @@ class ProjectionRunner:
         target = self._store.head() if upto is None else upto
         chosen = [p for p in self._projections.values() if only is None or p.name in only]
         return self._catch_up(chosen, target)
+
+    def catch_up_with(self, stream_id: UUID, only: Sequence[str]) -> int:
+        """Catch the projections in ``only`` up to the stream's last event, not the head:
+        enough for a read of rows those projections fold from that one stream alone (a
+        participant's, a bill's, a claim's). Every write to the stream acknowledged before
+        the call is then applied, and the read does not wait for the rest of the log's
+        tail, which a busy worker may still be applying."""
+        return self.catch_up(upto=self._store.last_position(stream_id), only=only)
 
     def run(self, stop: threading.Event, idle_wait_s: float = 0.2) -> None:
         """Keep catching up until ``stop`` is set: the loop of a projection worker, which

@@ -68,6 +68,22 @@ def test_a_read_catches_up_only_the_projections_it_needs_and_the_rest_follow_onc
     assert [row["submissions"] for row in views.participants(system.storage.db, PROGRAM)] == [1]
 
 
+def test_a_read_of_one_stream_catches_up_to_that_stream_s_last_event_not_the_head(system):
+    # Given Siti's submission, then her neighbour's, neither applied yet
+    siti_id = system.ledger.submit(PROGRAM, siti(), CLERK).participant_id
+    system.ledger.submit(PROGRAM, siti(nik="7174014503850002", full_name="Rini Mokoagow"),
+                         CLERK)
+    head = system.store.head()
+
+    # When Siti's page catches the participants projection up with her stream
+    assert system.projections.catch_up_with(siti_id, only=("participants",)) == 1
+
+    # Then her row is there, and her neighbour's submission is left to the worker
+    assert system.projections.positions()["participants"] == head - 1
+    assert views.participant(system.storage.db, PROGRAM, str(siti_id))["submissions"] == 1
+    assert len(views.participants(system.storage.db, PROGRAM)) == 1
+
+
 @pytest.mark.postgres
 def test_a_catch_up_waits_for_the_runner_holding_the_positions_without_queueing(
         pg_system, monkeypatch):

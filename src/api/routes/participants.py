@@ -127,10 +127,7 @@ class ParticipantController(Controller):
         pid = participant_uuid(participant_id)
         system.ledger.check_program(program_id)
         recorded = system.ledger.history(program_id, pid)
-        # The participants projection folds a person from their own stream alone, so their
-        # row holds every write acknowledged before once the projection has applied the
-        # stream's last event: the read waits for nothing else the worker has to apply.
-        system.projections.catch_up(upto=system.store.last_position(pid), only=READ_MODEL)
+        system.projections.catch_up_with(pid, only=READ_MODEL)  # their row is their stream's
         row = views.participant(system.storage.db, program_id, str(pid))
         if row is None:
             raise ParticipantNotFound("no such participant in this program",
