@@ -536,8 +536,6 @@ def _cpu_s() -> float:
 
 def _in_process_phase(url: str, data_dir: str, plan: dict, clients: int, duration: float,
                       warmup: float) -> dict:
-    from api.routes.bills import BILL_MODELS
-    from ledger.bill import stream_id as bill_stream
     from projections.report_files import budget_report
     from projections.views import bill, participant
 
@@ -572,7 +570,7 @@ def _in_process_phase(url: str, data_dir: str, plan: dict, clients: int, duratio
                 system.ledger.enroll(program, UUID(op[1]), op[2], actor)
             elif name == "payment":  # answered from the bills read model, as over HTTP
                 system.contributions.record_payment(program, op[1], op[2], actor)
-                system.projections.catch_up_with(bill_stream(program, op[1]), only=BILL_MODELS)
+                system.projections.catch_up()
                 bill(system.storage.db, program, op[1])
             elif name == "report":
                 system.claims.report(program, UUID(op[1]), op[2], actor)

@@ -74,9 +74,10 @@ class ProjectionRunner:
     def catch_up_with(self, stream_id: UUID, only: Sequence[str]) -> int:
         """Catch the projections in ``only`` up to the stream's last event, not the head:
         enough for a read of rows those projections fold from that one stream alone (a
-        participant's, a bill's, a claim's). Every write to the stream acknowledged before
-        the call is then applied, and the read does not wait for the rest of the log's
-        tail, which a busy worker may still be applying."""
+        participant's, a claim's). Every write to the stream acknowledged before the call is
+        then applied, and the read does not wait for the rest of the log's tail, which a
+        busy worker may still be applying. A payment's answer still catches up to the head:
+        bounded to its bill's stream, it was no faster and left more to the budget reads."""
         return self.catch_up(upto=self._store.last_position(stream_id), only=only)
 
     def run(self, stop: threading.Event, idle_wait_s: float = 0.2) -> None:

@@ -23,7 +23,7 @@ from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
 from api.dependencies import participant_uuid
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS, problem_responses
 from api.routes.imports import MAX_UPLOAD_BODY_BYTES
-from ledger import bill, coverage, periods
+from ledger import coverage, periods
 from ledger.bill import (
     Bill,
     GenerateBill,
@@ -45,14 +45,8 @@ from ledger.events import BillSource, FundingSource
 from ledger.service import Actor, utc_now
 from ledger.system import System
 from projections import views
-from projections.contributions import ContributionsProjection
-from projections.participants import ParticipantsProjection
-from projections.programs import ProgramsProjection
 
 _COPY_CHUNK_BYTES = 1024 * 1024
-BILL_MODELS = (ProgramsProjection.name, ParticipantsProjection.name,
-               ContributionsProjection.name)
-"""What a bill's row is made by: contributions, and the read models it reads."""
 
 
 class BillView(msgspec.Struct, kw_only=True):
@@ -191,7 +185,6 @@ class BillController(Controller):
                  system: NamedDependency[System],
                  limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
                  offset: Annotated[int, QueryParameter(ge=0)] = 0) -> BillDetail:
-        system.projections.catch_up()  # a line shows its member's NIK, from their stream
         view = bill_view(system, program_id, bill_id)
         rows = views.bill_lines(system.storage.db, program_id, bill_id, limit=limit,
                                 offset=offset)
@@ -303,10 +296,9 @@ class MembershipController(Controller):
 
 
 def bill_view(system: System, program_id: str, bill_id: str) -> BillView:
-    """The bill from the read models, caught up first so a read right after a write sees it:
-    to the bill stream's last event, since its row is folded from that stream alone."""
+    """The bill from the read models, caught up first so a read right after a write sees it."""
     system.ledger.check_program(program_id)
-    system.projections.catch_up_with(bill.stream_id(program_id, bill_id), only=BILL_MODELS)
+    system.projections.catch_up()
     row = views.bill(system.storage.db, program_id, bill_id)
     if row is None:
         raise BillNotFound(f"no bill {bill_id!r} in program {program_id}", field="bill_id")
