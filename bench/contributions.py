@@ -60,7 +60,6 @@ from projections.budget import budget_summary
 from projections.findings import findings
 from scratch import (
     add_server_option,
-    database_copy,
     in_child,
     kept_database,
     peak_rss_mb,
@@ -150,7 +149,7 @@ def _kept_run(args: argparse.Namespace) -> tuple[dict, dict]:
             sizes_file.write_text(json.dumps(sizes))
         else:
             setup = {"kept": kept}
-    with database_copy(args.database_url, kept) as copy:
+    with scratch_database(args.database_url, template=kept) as copy:
         measured = in_child(_measure, copy, keys, args.programs, args.months, args.runs)
     return setup, measured
 

@@ -74,7 +74,7 @@ from ledger.settings import Settings
 from ledger.system import open_system
 from ledger.tokens import CLAIMS_OFFICER, ENROLLMENT_CLERK, FINANCE_OFFICER, create_token, utc_now
 from ledger.verification import RegistryRecord
-from scratch import add_server_option, database_copy, in_child, kept_database, scratch_database
+from scratch import add_server_option, in_child, kept_database, scratch_database
 
 YEAR = 2024
 TARIFF_IDR = 16_800
@@ -166,7 +166,8 @@ def _loaded(args: argparse.Namespace):
                              f"ledger_bench_keep_http_{args.keep}) or pick another --keep name")
         plan = json.loads(plan_file.read_text())
         plan["reused"] = not created
-    with database_copy(args.database_url, f"ledger_bench_keep_http_{args.keep}") as url:
+    with scratch_database(args.database_url,
+                          template=f"ledger_bench_keep_http_{args.keep}") as url:
         yield url, str(data_dir), plan
 
 
