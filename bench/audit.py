@@ -58,7 +58,14 @@ from projections.budget import budget_summary
 from projections.contributions import ContributionsProjection
 from projections.participants import ParticipantsProjection
 from projections.programs import ProgramsProjection
-from scratch import add_server_option, in_child, kept_database, peak_rss_mb, scratch_database
+from scratch import (
+    add_keep_option,
+    add_server_option,
+    in_child,
+    kept_database,
+    peak_rss_mb,
+    scratch_database,
+)
 
 TARGETS = {"audit_verify_events_per_s": 100_000, "rebuild_events_per_s": 50_000,
            "as_of_budget_s": 2.0}
@@ -108,9 +115,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help="members of the program whose budget is reported as of")
     parser.add_argument("--measure", nargs="+", choices=MEASURES, default=list(MEASURES),
                         help="what to measure (default: everything)")
-    parser.add_argument("--keep", metavar="NAME",
-                        help="keep the set-up database (ledger_bench_keep_NAME) and its data "
-                             "directory, and reuse them when they exist: set-up takes minutes")
+    add_keep_option(parser, "keep the set-up database (ledger_bench_keep_NAME) and its data "
+                            "directory, and reuse them when they exist: set-up takes minutes")
     parser.add_argument("--full-replay", action="store_true",
                         help="also time the as-of budget by replaying the whole log into "
                              "every projection (how it was done before scoped replay: minutes)")

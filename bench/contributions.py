@@ -33,7 +33,6 @@ starts from the same state each time.
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import tempfile
@@ -59,6 +58,7 @@ from ledger.verification import RegistryRecord
 from projections.budget import budget_summary
 from projections.findings import findings
 from scratch import (
+    add_keep_option,
     add_server_option,
     in_child,
     kept_database,
@@ -119,13 +119,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         metavar="6..12", help="months billed, from January; the last is measured")
     parser.add_argument("--runs", type=int, default=7,
                         help="runs of the budget summary and the findings per program")
-    parser.add_argument("--keep", metavar="NAME",
-                        help="keep the set-up for later runs (letters, digits, _)")
+    add_keep_option(parser, "keep the set-up for later runs: ten programs take a long while")
     add_server_option(parser)
-    args = parser.parse_args(argv)
-    if args.keep is not None and not re.fullmatch(r"[a-z0-9_]{1,30}", args.keep):
-        parser.error("--keep takes 1 to 30 lower-case letters, digits or _")
-    return args
+    return parser.parse_args(argv)
 
 
 def _kept_run(args: argparse.Namespace) -> tuple[dict, dict]:

@@ -4,6 +4,7 @@ process per measurement (so peak RSS is its own), and the server option."""
 import argparse
 import multiprocessing
 import os
+import re
 import resource
 import uuid
 from contextlib import contextmanager
@@ -12,6 +13,18 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def add_keep_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--keep NAME``: a set-up kept in a database named after NAME for later runs."""
+    parser.add_argument("--keep", metavar="NAME", type=_keep_name,
+                        help=f"{help_text} (NAME: 1 to 30 lower-case letters, digits or _)")
+
+
+def _keep_name(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_]{1,30}", text):
+        raise argparse.ArgumentTypeError("takes 1 to 30 lower-case letters, digits or _")
+    return text
 
 
 def add_server_option(parser: argparse.ArgumentParser) -> None:
@@ -42,8 +55,6 @@ def kept_database(server_url: str, name: str):
     """A database kept between runs (``ledger_bench_keep_NAME``), created when missing;
     yields its URL and whether it was just created (so that set-up is still to do)."""
     database = f"ledger_bench_keep_{name}"
-    if not database.replace("_", "").isalnum():
-        raise ValueError(f"a kept database's name is letters, digits and _, not {name!r}")
     with psycopg.connect(server_url, autocommit=True) as conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                              (database,)).fetchone()

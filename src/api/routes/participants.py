@@ -14,7 +14,7 @@ from api.dependencies import participant_uuid
 from api.privacy import participant_view
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routes.streams import HistoryEntry, history_entry
-from ledger.errors import InvalidInput, ParticipantNotFound
+from ledger.errors import InvalidInput
 from ledger.events import Sex, TerminationReason
 from ledger.participant import CandidateData, Participant, Status
 from ledger.service import Actor, RowResult
@@ -126,12 +126,10 @@ class ParticipantController(Controller):
                         system: NamedDependency[System]) -> ParticipantDetail:
         pid = participant_uuid(participant_id)
         system.ledger.check_program(program_id)
-        recorded = system.ledger.history(program_id, pid)
+        recorded = system.ledger.history(program_id, pid)  # refuses one not in the program
         system.projections.catch_up_with(pid, only=READ_MODEL)  # their row is their stream's
         row = views.participant(system.storage.db, program_id, str(pid))
-        if row is None:
-            raise ParticipantNotFound("no such participant in this program",
-                                      field="participant_id")
+        assert row is not None  # the catch-up applied the events just read
         history = [history_entry(r) for r in recorded]
         return msgspec.convert({**participant_view(row, system.keyring), "history": history},
                                ParticipantDetail)
