@@ -17,10 +17,12 @@ Measured, each in a fresh child process:
 - ``rebuild``: ``ledger projections rebuild`` of every projection;
 - ``as_of_budget``: ``ledger report budget --as-of MONTH`` of the 35,000-member
   program (``report_files.budget_report``), MONTH the current one, so the program's
-  streams are replayed up to the head; the same at a past ``--position`` (after June's
-  payment); beside them the same report from the live read models, and with
-  ``--full-replay`` the whole log replayed into every projection (the as-of before
-  it was scoped to the program);
+  streams are replayed up to the head: from the program's checkpoint kept before the
+  day's payment (the target's figure), from one kept a month before, asked again at a
+  checkpoint's position, and with no checkpoint from the log's start; the same at a past
+  ``--position`` (after June's payment); beside them the same report from the live read
+  models, and with ``--full-replay`` the whole log replayed into every projection (the
+  as-of before it was scoped to the program);
 - ``as_of_breakdown``: the as-of budget again, its parts timed (listing the program's
   streams, finding their events, reading and decoding them, each projection).
 
@@ -46,6 +48,7 @@ import contributions
 from ledger import periods
 from ledger.bill import GenerateBill, RecordPayment
 from ledger.demo_data import generate_candidates
+from ledger.events import BillIssued
 from ledger.importer import import_candidates
 from ledger.participant import Enroll
 from ledger.program import OpenProgram
@@ -261,23 +264,48 @@ def _rebuild(settings: Settings) -> dict:
 
 
 def _as_of_budget(settings: Settings, full_replay: bool, program_events: int) -> dict:
-    """The report as of the current month (the whole log: the target's figure), and as of
-    a past position (the log as it stood after June's payment), each replaying the
-    program's streams; beside them the live report and, with ``full_replay``, the whole
-    log replayed into every projection, as the as-of was done before."""
-    from projections.as_of import replayed
+    """The report as of the current month (the whole log), from the program's checkpoint
+    kept the day before (after December's bill, so that the payment's events and all the
+    later imports follow it: the target's figure); the same from one kept a month before
+    (after November's payment: December's bill and payment follow); asked again at the
+    position of a checkpoint; and with no checkpoint, replaying the program's streams from
+    the log's start. Then as of a past position (after June's payment), from the start;
+    beside them the live report and, with ``full_replay``, the whole log replayed into
+    every projection, as the as-of was done before."""
+    from projections.as_of import keep_checkpoint, replayed
     from projections.report_files import budget_report
 
     month = periods.of(utc_now().date())
     june = program_events - 3 * 6  # each month a bill, a payment and its reference
+    december_bill, november = program_events - 2, program_events - 3
+
+    def asked_after_keeping(position: int | None):
+        _forget_checkpoints(system)
+        if position is not None:
+            keep_checkpoint(system, PROGRAM, position)
+        return _timed(lambda: budget_report(system, PROGRAM, as_of=month))
+
     with open_system(settings) as system:
-        report, seconds = _timed(lambda: budget_report(system, PROGRAM, as_of=month))
+        if not isinstance(system.store.read_log(december_bill - 1, 1)[0].event, BillIssued):
+            raise RuntimeError(f"position {december_bill} is not December's bill")
+        cold, cold_seconds = asked_after_keeping(None)
+        _, again_seconds = _timed(lambda: budget_report(system, PROGRAM, as_of=month))
+        report, seconds = asked_after_keeping(december_bill)
+        checkpoint_mb = _checkpoint_mb(system)
+        monthly, month_seconds = asked_after_keeping(november)
         past, past_seconds = _timed(lambda: budget_report(system, PROGRAM, position=june))
         live, live_seconds = _timed(lambda: budget_report(system, PROGRAM))
         figures = {"seconds": round(seconds, 2), "as_of": month, "position": report.position,
+                   "checkpoint_before_s": {"the day's payment": round(seconds, 2),
+                                           "the month's bill and payment": round(
+                                               month_seconds, 2),
+                                           "nothing (asked again)": round(again_seconds, 2)},
+                   "no_checkpoint_s": round(cold_seconds, 2), "checkpoint_mb": checkpoint_mb,
                    "past_position_s": round(past_seconds, 2), "past_position": june,
                    "live_read_models_s": round(live_seconds, 3),
                    "billed_idr": report.budget.billed_idr}
+        if not cold.budget == report.budget == monthly.budget:
+            raise RuntimeError("an as-of from a checkpoint differs from one from the start")
         if full_replay:
             def whole_log():
                 with replayed(system.store, read_models(system.keyring),
@@ -287,13 +315,24 @@ def _as_of_budget(settings: Settings, full_replay: bool, program_events: int) ->
             if whole != report.budget:
                 raise RuntimeError("the program's streams replayed differ from the whole log")
             figures |= {"whole_log_replay_s": round(whole_seconds, 2),
-                        "whole_log_over_scoped": round(whole_seconds / seconds, 1)}
+                        "whole_log_over_scoped": round(whole_seconds / cold_seconds, 1)}
     recorded = ("billed_idr", "paid_idr", "enrolled", "months")  # not the day's own figures
     if any(getattr(report.budget, name) != getattr(live.budget, name) for name in recorded):
         raise RuntimeError("the budget replayed to the head differs from the live one")
     if [m.period for m in past.budget.months if m.paid_idr] != periods.span(f"{YEAR}-01", 6):
         raise RuntimeError(f"position {june} is not the log after June's payment")
     return {**figures, "peak_rss_mb": peak_rss_mb()}
+
+
+def _forget_checkpoints(system) -> None:
+    with system.storage.db.transaction() as tx:
+        tx.execute("DELETE FROM as_of_checkpoints")
+
+
+def _checkpoint_mb(system) -> float:
+    with system.storage.db.snapshot() as tx:
+        row = tx.fetchone("SELECT SUM(LENGTH(body)) AS size FROM as_of_checkpoints")
+    return round((row["size"] or 0) / 2**20, 1)
 
 
 def _as_of_breakdown(settings: Settings) -> dict:
@@ -318,6 +357,7 @@ def _as_of_breakdown(settings: Settings) -> dict:
     report_files.program_scope = timing("list_streams_s", report_files.program_scope)
     events = []
     with open_system(settings) as system:
+        _forget_checkpoints(system)  # the replay from the log's start is what is broken down
         store = system.store
         store.positions_of = timing("find_positions_s", store.positions_of)
         read_positions = timing("read_and_decode_s", store.read_positions)

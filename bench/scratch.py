@@ -12,6 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+from ledger.cli import log_to_stderr
+
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -67,7 +69,13 @@ def in_child(target, *args):
     """Run ``target`` in a fresh process so its peak RSS is its own."""
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1) as pool:
-        return pool.apply(target, args)
+        return pool.apply(_logging_to_stderr, (target, *args))
+
+
+def _logging_to_stderr(target, *args):
+    """``target`` with log lines on stderr: stdout is the benchmark's JSON."""
+    log_to_stderr()
+    return target(*args)
 
 
 def peak_rss_mb() -> float:

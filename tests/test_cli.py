@@ -17,6 +17,7 @@ from ledger.program import OpenProgram
 from ledger.service import Actor
 from ledger.settings import Settings
 from ledger.system import open_system
+from tests.unit.scenario import siti
 
 CANDIDATE_HEADER = ["nik", "full_name", "birth_date", "sex", "mother_name", "address",
                     "village", "occupation", "cohort", "submitted_by"]
@@ -153,6 +154,39 @@ def test_a_projection_worker_follows_the_log_and_stops_cleanly_on_sigterm(tmp_pa
     assert caught_up, errors
     assert worker.returncode == 0, errors
     assert "projection worker running" in errors
+
+
+def test_checkpoints_kept_every_few_hours_follow_the_log_until_sigterm(tmp_path, db_url):
+    # Given a program, and a checkpoint service keeping it every 3.6 seconds
+    settings = Settings(database_url=db_url, data_dir=tmp_path / "data")
+    with open_system(settings) as system:
+        system.ledger.open_program(_open_kotamobagu(), _clerk())
+        env = {**os.environ, "LEDGER_DATABASE_URL": db_url,
+               "LEDGER_DATA_DIR": str(tmp_path / "data")}
+        service = subprocess.Popen([sys.executable, "-m", "ledger.cli", "projections",
+                                    "checkpoint", "--every", "0.001"], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = service.stdout.readline()
+            # When the log grows before its next round
+            system.ledger.submit("kotamobagu-2024", siti(), _clerk())
+            head = system.store.head()
+            second = service.stdout.readline()
+        finally:
+            service.send_signal(signal.SIGTERM)
+            _, errors = service.communicate(timeout=30)
+
+    # Then each round kept the program at the head it found, and it stopped when told
+    assert first.startswith("kotamobagu-2024: checkpoint at log position "), errors
+    assert second.startswith(f"kotamobagu-2024: checkpoint at log position {head:,} "), errors
+    assert service.returncode == 0, errors
+
+
+def test_checkpoints_every_zero_hours_are_refused_as_a_usage_error(tmp_path, db_url):
+    refused = ledger(tmp_path, "projections", "checkpoint", "--every", "0", database_url=db_url)
+
+    assert refused.returncode == 2
+    assert "--every: '0' is not a number of hours above 0" in refused.stderr
 
 
 def _open_kotamobagu() -> OpenProgram:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from structlog.testing import capture_logs
 
 from ledger import cli
 from ledger.participant import Enroll
@@ -107,6 +108,31 @@ def test_reports_as_of_a_position_show_the_numbers_as_they_stood(ledger, members
     by_kind = csv_sections(findings_csv)["Findings by kind"]
     assert by_kind[0] == ["kind", "findings", "amount_idr"]
     assert by_kind[1][:2] == ["unpaid_active", "3"]
+
+
+def test_programs_are_checkpointed_and_a_later_as_of_replays_from_there(ledger, members):
+    ledger("bill", "generate", "--program", PROGRAM, "--period", "2024-03")
+
+    code, out, _ = ledger("projections", "checkpoint")
+
+    assert code == 0 and out.startswith(f"{PROGRAM}: checkpoint at log position ")
+    kept = int(out.split("log position ")[1].split(" ")[0].replace(",", ""))
+    ledger("bill", "generate", "--program", PROGRAM, "--period", "2024-04")
+    _, live, _ = ledger("report", "budget", "--program", PROGRAM)
+    head = int(live.split("log position ")[1].split("\n")[0].replace(",", ""))
+    with capture_logs() as logs:
+        code, replayed, _ = ledger("report", "budget", "--program", PROGRAM, "--position",
+                                   str(head))
+    assert code == 0 and replayed == live
+    assert [entry["from_position"] for entry in logs
+            if entry["event"] == "as_of_replayed"] == [kept]
+
+
+def test_a_checkpoint_of_an_unknown_program_is_refused_by_name(ledger, members):
+    code, out, err = ledger("projections", "checkpoint", "--program", "nowhere-2024")
+
+    assert code == 1 and out == ""
+    assert "program_id" in err and "nowhere-2024" in err
 
 
 def test_a_bpjs_bill_file_is_imported_reversed_and_lapses_recorded(ledger, members,

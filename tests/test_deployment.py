@@ -24,12 +24,16 @@ def resolved(value: str, **secrets: str) -> str:
     return re.sub(r"\$\{(\w+)(?::\?[^}]*)?\}", lambda m: secrets[m.group(1)], value)
 
 
+LEDGER_SERVICES = ("api", "projection-worker", "as-of-checkpoints")
+"""The long-running services of the ledger's own image, as the service's role."""
+
+
 def test_compose_migrates_as_the_owner_before_the_api_and_the_worker_start():
     services = COMPOSE["services"]
-    assert set(services) == {"postgres", "migrate", "api", "projection-worker"}
+    assert set(services) == {"postgres", "migrate", *LEDGER_SERVICES}
     assert services["migrate"]["command"] == ["ledger", "db", "upgrade"]
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name in ("api", "projection-worker"):
+    for name in LEDGER_SERVICES:
         assert services[name]["depends_on"] == {
             "postgres": {"condition": "service_healthy"},
             "migrate": {"condition": "service_completed_successfully"}}, name
@@ -37,7 +41,7 @@ def test_compose_migrates_as_the_owner_before_the_api_and_the_worker_start():
 
 def test_the_long_running_services_restart_and_the_migration_does_not():
     services = COMPOSE["services"]
-    for name in ("postgres", "api", "projection-worker"):
+    for name in ("postgres", *LEDGER_SERVICES):
         assert services[name]["restart"] == "unless-stopped", name
     assert services["migrate"]["restart"] == "no"
 
@@ -59,6 +63,18 @@ def test_the_worker_runs_the_ledgers_projection_command_in_the_same_image():
     assert command[0] == "ledger" and parsed.command is cli.projections_run
     assert worker["build"] == COMPOSE["services"]["api"]["build"]
     assert "ports" not in worker, "the worker answers nobody"
+
+
+def test_as_of_checkpoints_are_kept_daily_by_the_ledgers_command_in_the_same_image():
+    service = COMPOSE["services"]["as-of-checkpoints"]
+    command = service["command"]
+
+    parsed = cli._parser().parse_args(command[1:])
+
+    assert command[0] == "ledger" and parsed.command is cli.projections_checkpoint
+    assert parsed.every == 24 and parsed.program == []  # every program, once a day
+    assert service["build"] == COMPOSE["services"]["api"]["build"]
+    assert "ports" not in service
 
 
 def test_the_api_serves_on_the_published_port_with_the_ledgers_serve_command():
@@ -154,17 +170,17 @@ def test_every_ledger_setting_in_compose_is_one_the_app_reads():
         "environment"]["LEDGER_DB_POOL_SIZE"]}).pool_size == 10
 
 
-def test_the_worker_logs_in_as_the_api_does_with_the_same_keys():
+def test_the_worker_and_the_checkpoints_log_in_as_the_api_does_with_the_same_keys():
     api = COMPOSE["services"]["api"]["environment"]
-    worker = COMPOSE["services"]["projection-worker"]["environment"]
-
-    assert database_of("projection-worker") == database_of("api")
-    assert worker["LEDGER_KEYS"] == api["LEDGER_KEYS"]
-    assert "POSTGRES_PASSWORD" not in str(COMPOSE["services"]["projection-worker"])
+    for name in ("projection-worker", "as-of-checkpoints"):
+        environment = COMPOSE["services"][name]["environment"]
+        assert database_of(name) == database_of("api"), name
+        assert environment["LEDGER_KEYS"] == api["LEDGER_KEYS"], name
+        assert "POSTGRES_PASSWORD" not in str(COMPOSE["services"][name]), name
 
 
 def test_the_services_take_their_personal_data_keys_from_the_environment_and_require_them():
-    for name in ("api", "projection-worker"):
+    for name in LEDGER_SERVICES:
         keys = COMPOSE["services"][name]["environment"]["LEDGER_KEYS"]
         assert keys.startswith("${LEDGER_KEYS:?"), name
     assert "LEDGER_KEYS" not in str(COMPOSE["services"]["postgres"])

@@ -4,7 +4,7 @@
     ledger bill generate|import|pay|reverse | lapses record      (ledger/cli_contributions.py)
     ledger claim report|document|heir|assess|approve|reject|pay|close|reopen|show
                                                                  (ledger/cli_claims.py)
-    ledger report budget|findings|claims | projections rebuild|status|run
+    ledger report budget|findings|claims | projections rebuild|status|run|checkpoint
     ledger bench import|contributions|audit|http | audit verify|digest|export  (cli_audit.py)
     ledger keys new|rotate|show                                  (ledger/cli_keys.py)
     ledger token create|list|revoke                              (ledger/cli_tokens.py)
@@ -14,14 +14,18 @@ refused (the refusal's code, field and detail go to stderr), 2 a usage error.
 """
 
 import argparse
+import math
 import os
 import runpy
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+
+import structlog
 
 from ledger import cli_audit, cli_claims, cli_contributions, cli_keys, cli_tokens, demo, importer
 from ledger.cli_common import actor, day, where
@@ -35,6 +39,7 @@ from ledger.registry_files import load_registry
 from ledger.settings import Settings
 from ledger.storage import migrate
 from ledger.system import open_system
+from projections import as_of, views
 from projections.worker import run_when_active
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command is not run_benchmark:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
+    if args.command is not serve:  # the service logs JSON lines on stdout, for its container
+        log_to_stderr()
     try:
         settings = Settings.from_env()
         args.command(settings, args)
@@ -56,6 +63,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ledger: refused ({error.code}){field}: {error.detail}", file=sys.stderr)
         return 1
     return 0
+
+
+def log_to_stderr() -> None:
+    """Log lines (an as-of replay, a checkpoint passed over) go to stderr, beside where the
+    data is: stdout holds only the command's answer, which may be piped or parsed. The
+    stream is looked up at each line, so a stderr redirected later is honoured."""
+    structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
+                        cache_logger_on_first_use=False)
 
 
 # Commands
@@ -165,12 +180,40 @@ def projections_status(settings: Settings, _: argparse.Namespace) -> None:
     print(f"log head: {head:,}\n" + demo.table(("projection", "position", "lag"), rows))
 
 
-def projections_run(settings: Settings, args: argparse.Namespace) -> None:
-    """A projection worker: follows the log until SIGTERM or SIGINT."""
+def projections_checkpoint(settings: Settings, args: argparse.Namespace) -> None:
+    """Keep programs' read models replayed to the log head as as-of checkpoints
+    (projections/checkpoints.py), once, or every ``--every`` hours until SIGTERM: an
+    auditor's as-of then replays only what came after the last round."""
     where(settings)
+    stop = _stopped_by_signals() if args.every else threading.Event()
+    with open_system(settings) as system:
+        for program_id in args.program:
+            system.ledger.check_program(program_id)  # refuses an unknown program by name
+        while not stop.is_set():
+            head = system.store.head()
+            system.projections.catch_up(upto=head)  # lists every program opened by then
+            for program_id in args.program or views.program_ids(system.storage.db):
+                started = time.perf_counter()
+                as_of.keep_checkpoint(system, program_id, head)
+                print(f"{program_id}: checkpoint at log position {head:,} "
+                      f"({time.perf_counter() - started:.1f} s)", flush=True)
+            if not args.every:
+                break
+            stop.wait(args.every * 3600)
+
+
+def _stopped_by_signals() -> threading.Event:
+    """Set on SIGTERM (``docker compose stop``) or SIGINT (Ctrl-C)."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def projections_run(settings: Settings, args: argparse.Namespace) -> None:
+    """A projection worker: follows the log until SIGTERM or SIGINT."""
+    where(settings)
+    stop = _stopped_by_signals()
     with open_system(settings) as system, collecting_less():
         print("projection worker running; stop it with SIGTERM or Ctrl-C", file=sys.stderr)
         run_when_active(system.storage.db, stop,
@@ -245,6 +288,14 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument("name", nargs="?", help="a projection (default: all)")
     rebuild.set_defaults(command=projections_rebuild)
     proj.add_parser("status", help="positions and lag").set_defaults(command=projections_status)
+    checkpoint = proj.add_parser("checkpoint", help="keep programs' read models at the log "
+                                 "head, so that as-of reports replay only what follows")
+    checkpoint.add_argument("--program", action="append", default=[],
+                            help="a program id, repeatable (default: every program)")
+    checkpoint.add_argument("--every", type=_positive_hours, metavar="HOURS",
+                            help="keep them again every HOURS until stopped (SIGTERM): "
+                                 "a service of its own, e.g. --every 24")
+    checkpoint.set_defaults(command=projections_checkpoint)
     worker = proj.add_parser("run", help="keep projections caught up (a worker process)")
     worker.add_argument("--idle-wait", type=float, default=0.2,
                         help="seconds to wait when there is nothing new (default 0.2)")
@@ -318,6 +369,16 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return int(text)
+
+
+def _positive_hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = math.nan
+    if not (math.isfinite(hours) and hours > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours above 0")
+    return hours
 
 
 if __name__ == "__main__":

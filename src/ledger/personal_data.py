@@ -104,6 +104,32 @@ class Keyring:
                 self._keep_opened(plaintext, raw)
         return plaintext
 
+    def seal_bytes(self, data: bytes, context: bytes) -> bytes:
+        """Bytes sealed with the active data key and bound to ``context`` (AES-GCM's
+        associated data), for a cache the service keeps beside the log (as-of checkpoints):
+        bytes altered, or moved under another context, do not open. The nonce is random:
+        the same bytes sealed twice need not seal alike, as a personal-data field must."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return (self.active.encode() + b":" + nonce
+                + self._active_cipher.encrypt(nonce, data, context))
+
+    def open_bytes(self, sealed: bytes, context: bytes) -> bytes:
+        """What ``seal_bytes`` sealed under ``context``, with whichever key of the keyring
+        sealed it; ``PersonalDataUnreadable`` when the key is missing or the bytes or
+        context were altered."""
+        key_id, _, body = sealed.partition(b":")
+        cipher = self._ciphers.get(key_id.decode(errors="replace"))
+        if cipher is None:
+            raise PersonalDataUnreadable(
+                f"bytes sealed with data key {key_id.decode(errors='replace')!r}, which the "
+                "keyring lacks")
+        try:
+            return cipher.decrypt(body[:_NONCE_BYTES], body[_NONCE_BYTES:], context)
+        except (InvalidTag, ValueError):
+            raise PersonalDataUnreadable(
+                "sealed bytes do not open: the key is not the one they were sealed with, or "
+                "the bytes or what they are bound to were altered") from None
+
     def nik_hash(self, nik: str) -> str:
         return self._nik_hmac.digest(nik.encode()).hex()
 

@@ -46,6 +46,12 @@ class Tx(Protocol):
 
     def fetchone(self, sql: str, params: Mapping[str, Any] | None = None) -> dict | None: ...
 
+    def fetch_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> bytes | None:
+        """The one binary column of the one row ``sql`` selects, or None without a row:
+        PostgreSQL sends it as it is, not as hex text (a 30 MB checkpoint: a fifth of the
+        time)."""
+        ...
+
     def insert_many(self, table: str, columns: Sequence[str],
                     rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert many rows at once (COPY on PostgreSQL)."""

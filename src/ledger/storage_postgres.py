@@ -52,6 +52,11 @@ class PostgresTx:
         self._cursor.execute(to_psycopg(sql), params or {})
         return self._cursor.fetchone()
 
+    def fetch_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> bytes | None:
+        self._cursor.execute(to_psycopg(sql), params or {}, binary=True)
+        row = self._cursor.fetchone()
+        return None if row is None else bytes(next(iter(row.values())))
+
     def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
         return f"{column} = ANY(:any_values)", {"any_values": list(values)}
 

@@ -47,6 +47,11 @@ class SQLiteTx:
         row = self._cursor.fetchone()
         return dict(row) if row is not None else None
 
+    def fetch_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> bytes | None:
+        self._cursor.execute(sql, params or {})
+        row = self._cursor.fetchone()
+        return None if row is None else bytes(row[0])
+
     def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
         params = {f"any_{i}": value for i, value in enumerate(values)}
         return f"{column} IN ({', '.join(':' + name for name in params)})", params

@@ -105,10 +105,11 @@ class EventStore:
         """Position of the newest event (0 for an empty log)."""
         return self._recorder.max_notification_id() or 0
 
-    def positions_of(self, stream_ids: Collection[UUID], upto: int) -> list[int]:
-        """The log positions of every event of these streams up to ``upto``, ascending.
-        Found through the streams' key, so a replay of one program's streams out of a
-        long log reads their events without walking everyone else's."""
+    def positions_of(self, stream_ids: Collection[UUID], upto: int, after: int = 0
+                     ) -> list[int]:
+        """The log positions of every event of these streams after ``after`` up to
+        ``upto``, ascending. Found through the streams' key, so a replay of one program's
+        streams out of a long log reads their events without walking everyone else's."""
         keys = [self._stream_key(stream_id) for stream_id in stream_ids]
         position = self._position_column()
         found: list[int] = []
@@ -117,7 +118,8 @@ class EventStore:
                 condition, params = tx.any_of("originator_id", keys[start:start + CHUNK])
                 found += [row["position"] for row in tx.fetchall(
                     f"SELECT {position} AS position FROM stored_events "
-                    f"WHERE {condition} AND {position} <= :upto", {**params, "upto": upto})]
+                    f"WHERE {condition} AND {position} > :after AND {position} <= :upto",
+                    {**params, "after": after, "upto": upto})]
         return sorted(found)
 
     def last_position(self, stream_id: UUID) -> int:

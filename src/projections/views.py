@@ -24,6 +24,12 @@ PARTICIPANT_COLUMNS = (
 )
 
 
+def program_ids(db: Database) -> list[str]:
+    with db.snapshot() as tx:
+        return [row["program_id"] for row in tx.fetchall(
+            "SELECT program_id FROM program_summary ORDER BY program_id")]
+
+
 def program_summary(db: Database, program_id: str) -> dict[str, Any] | None:
     with db.snapshot() as tx:
         program = tx.fetchone(

@@ -4,7 +4,6 @@ import itertools
 from datetime import date
 from uuid import UUID
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +19,7 @@ from ledger.bill import (
 )
 from ledger.errors import LedgerError
 from ledger.participant import Terminate
-from ledger.settings import Settings
-from ledger.system import open_system, read_models
+from ledger.system import read_models
 from projections.as_of import replayed
 from projections.budget import budget_summary
 from projections.contributions import ContributionsProjection
@@ -32,12 +30,6 @@ TABLES = ContributionsProjection.tables
 AS_OF = date(2024, 10, 1)
 MONTHS = [f"2024-{m:02d}" for m in range(3, 9)]
 EXAMPLES = itertools.count()
-
-
-@pytest.fixture
-def system(db_url, tmp_path):
-    with open_system(Settings(database_url=db_url, data_dir=tmp_path)) as system:
-        yield system
 
 
 def snapshot(system) -> dict[str, list]:

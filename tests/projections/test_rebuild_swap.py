@@ -51,12 +51,6 @@ CLAIM_STEPS = ("jkm", "jkk", "heir", "documents", "assess", "approve", "reject",
                "close", "reopen")
 
 
-@pytest.fixture
-def system(db_url, tmp_path):
-    with open_system(Settings(database_url=db_url, data_dir=tmp_path)) as system:
-        yield system
-
-
 # Given: histories of programs, candidates, bills, payments and claims
 
 

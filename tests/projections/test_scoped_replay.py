@@ -6,15 +6,12 @@ whole log replayed into every projection, at every point of the log (both backen
 from datetime import date
 from uuid import UUID
 
-import pytest
-
 from ledger.bill import GenerateBill, RecordPayment, RecordRefund, RefundMonth, ReversePayment
 from ledger.claim import ReceiveDocument, ReportClaim
 from ledger.errors import ProgramNotFound
 from ledger.participant import Terminate
 from ledger.service import Actor
-from ledger.settings import Settings
-from ledger.system import open_system, read_models
+from ledger.system import read_models
 from projections import as_of, report_files, views
 from projections.as_of import LogPoint, program_scope, replayed
 from projections.budget import budget_summary
@@ -27,12 +24,6 @@ OFFICER = Actor("claims-1", "claims_officer")
 DAY = date(2024, 7, 1)
 MAKASSAR, GOWA, MAROS = "makassar-2024", "gowa-2024", "maros-2024"
 PROGRAMS = (MAKASSAR, GOWA, MAROS)
-
-
-@pytest.fixture
-def system(db_url, tmp_path):
-    with open_system(Settings(database_url=db_url, data_dir=tmp_path)) as system:
-        yield system
 
 
 def history(system) -> tuple[dict[str, list[str]], list[str], list[int]]:

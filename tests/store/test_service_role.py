@@ -52,6 +52,7 @@ GRANTS = {
     "stored_events_notification_id_seq": {"USAGE", "UPDATE"},
     "idempotency_keys": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "program_snapshots": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # a cache of folds
+    "as_of_checkpoints": {"SELECT", "INSERT", "DELETE"},  # a cache of replays, pruned
 }
 """Every table and sequence of the schema, with exactly the rights of ledger_service on it:
 a table a migration adds must be decided here and granted there."""
