@@ -172,9 +172,9 @@ def _replayed_from_checkpoint(system: System, scope: Scope, name: str, position:
         with _replayed_into(path, log, scope.projections, position) as db:
             seconds = time.perf_counter() - began
             yield db
-        kept = position > from_position and (keep or seconds >= KEEP_AFTER_S)
-        if kept:  # the file is whole now that its connection closed
-            checkpoints.keep(name, position, scope.streams, path.read_bytes())
+        # The file is whole now that its connection closed.
+        kept = (position > from_position and (keep or seconds >= KEEP_AFTER_S)
+                and checkpoints.keep(name, position, scope.streams, path.read_bytes()))
     _log.info("as_of_replayed", scope=name, position=position, from_position=from_position,
               replay_s=round(seconds, 3), kept=kept)
 

@@ -79,11 +79,13 @@ class Checkpoints:
         return True
 
     def keep(self, scope: str, position: int, streams: frozenset[UUID],
-             read_models: bytes) -> None:
-        """Keep the read models replayed to ``position``, and let the oldest go."""
+             read_models: bytes) -> bool:
+        """Keep the read models replayed to ``position``, and let the oldest go; unless
+        ``KEPT_PER_SCOPE`` later ones are kept already, which would let this one go.
+        Return whether it was kept."""
         chain_hash = self._chain_hash(position)
-        if chain_hash is None:
-            return
+        if chain_hash is None or self._kept_after(scope, position) >= KEPT_PER_SCOPE:
+            return False
         compressed = zstandard.ZstdCompressor(level=_COMPRESSION_LEVEL).compress(read_models)
         sealed = self._keyring.seal_bytes(_pack(streams, compressed),
                                           self._context(scope, position, chain_hash))
@@ -102,6 +104,7 @@ class Checkpoints:
                        "(code <> :code OR position < :oldest)",
                        {"scope": scope, "code": self._code,
                         "oldest": kept[min(len(kept), KEPT_PER_SCOPE) - 1]})
+        return True
 
     def _usable(self, scope: str, candidate: Candidate,
                 streams: frozenset[UUID]) -> memoryview | None:
@@ -128,6 +131,13 @@ class Checkpoints:
         if self._store.positions_of(lacking, position):
             return None  # a stream it lacks had events by then: replay from the start
         return compressed
+
+    def _kept_after(self, scope: str, position: int) -> int:
+        with self._db.snapshot() as tx:
+            return tx.fetchone("SELECT COUNT(*) AS kept FROM as_of_checkpoints WHERE "
+                               "scope = :scope AND code = :code AND position > :position",
+                               {"scope": scope, "code": self._code,
+                                "position": position})["kept"]
 
     def _chain_hash(self, position: int) -> bytes | None:
         with self._db.snapshot() as tx:

@@ -152,6 +152,19 @@ def test_a_long_replay_is_kept_and_the_next_question_starts_from_it(system, monk
         ("budget_summary", MAKASSAR)]
 
 
+def test_a_replay_before_the_kept_checkpoints_is_not_kept_only_to_be_let_go(system):
+    _, _, points = history(system)
+    latest = points[-checkpoints.KEPT_PER_SCOPE:]
+    for position in latest:
+        as_of.keep_checkpoint(system, MAKASSAR, position)
+
+    with capture_logs() as logs:
+        as_of.keep_checkpoint(system, MAKASSAR, points[1])
+
+    assert [entry["kept"] for entry in logs if entry["event"] == "as_of_replayed"] == [False]
+    assert kept_positions(system, MAKASSAR) == latest
+
+
 def test_a_short_replay_keeps_nothing(system):
     history(system)
 
