@@ -1,7 +1,7 @@
 """As-of checkpoints: a program's replayed read models, kept at a log position.
 
 An as-of budget or findings replays the program's streams from the start of the log
-(``projections/as_of.py``): 35,000 members and a year of bills take about 16 s. A
+(``projections/as_of.py``): 35,000 members and a year of bills take 16-30 s. A
 checkpoint keeps what such a replay built, so that a later question at or after its
 position replays only the events after it, with the same projection code. It is a cache
 beside the log, not history (any row may be deleted; the replay then starts from the
@@ -39,7 +39,7 @@ from ledger.store import EventStore
 
 KEPT_PER_SCOPE = 3
 """Checkpoints kept for a scope: the newest, and a couple before it for a question
-asked at an earlier month. A 35,000-member program's is about 40 MB."""
+asked at an earlier month. A 35,000-member program's is about 33 MB."""
 _COMPRESSION_LEVEL = 3
 """zstd's default: a 35,000-member program's read models shrink about fourfold in well
 under a second, and open again in a fraction of that."""
@@ -155,7 +155,7 @@ def _pack(streams: frozenset[UUID], compressed: bytes) -> bytes:
 
 
 def _unpack(packed: bytes) -> tuple[frozenset[bytes], memoryview]:
-    """The streams' ids (as their 16 bytes: 35,000 ``UUID``s took a third of a second)
+    """The streams' ids (as their 16 bytes: 35,000 ``UUID``s took a fifth of a second)
     and the compressed read models, not copied."""
     (count,) = struct.unpack_from(">I", packed)
     end = 4 + 16 * count
