@@ -97,13 +97,11 @@ class Checkpoints:
                 {"scope": scope, "code": self._code, "position": position,
                  "chain_hash": chain_hash, "made_at": datetime.now(UTC).isoformat(),
                  "body": sealed})
-            kept = [row["position"] for row in tx.fetchall(
-                "SELECT position FROM as_of_checkpoints WHERE scope = :scope AND code = :code "
-                "ORDER BY position DESC", {"scope": scope, "code": self._code})]
-            tx.execute("DELETE FROM as_of_checkpoints WHERE scope = :scope AND "
-                       "(code <> :code OR position < :oldest)",
-                       {"scope": scope, "code": self._code,
-                        "oldest": kept[min(len(kept), KEPT_PER_SCOPE) - 1]})
+            tx.execute("DELETE FROM as_of_checkpoints WHERE scope = :scope AND (code <> :code "
+                       "OR position NOT IN (SELECT position FROM as_of_checkpoints "
+                       "WHERE scope = :scope AND code = :code ORDER BY position DESC "
+                       "LIMIT :kept))", {"scope": scope, "code": self._code,
+                                          "kept": KEPT_PER_SCOPE})
         return True
 
     def _usable(self, scope: str, candidate: Candidate,

@@ -5,7 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
+from projections import as_of
 from tests.api.scenario import (
     PHASE_1,
     PROGRAM_ID,
@@ -112,6 +114,27 @@ def test_the_budget_and_findings_as_of_a_position_are_the_reports_at_that_positi
     assert budget["paid_idr"] == 9 * TARIFF  # March to May: June was paid later
     now = datetime.now(UTC).isoformat()
     assert ok(replay(api_client, "budget", at=now), 200)["budget"]["paid_idr"] == 12 * TARIFF
+
+
+def test_a_budget_replayed_from_a_kept_checkpoint_is_the_live_one(api_client, members,
+                                                                  log_head, monkeypatch):
+    """Given every replay kept as a checkpoint, the budget as of May's payments is kept;
+    June billed and paid after it, the budget as of now replays from it, and equals the
+    live budget."""
+    monkeypatch.setattr(as_of, "KEEP_AFTER_S", 0.0)
+    paid_through_may = log_head()
+    ok(replay(api_client, "budget", position=paid_through_may), 200)
+    api_client.post(BILLS, json={"period": "2024-06"})
+    assert pay(api_client, "2024-06", 3 * TARIFF, ref="SP2D-2024-06",
+               paid_on="2024-06-10").status_code == 201
+
+    with capture_logs() as logs:
+        now = ok(replay(api_client, "budget", at=datetime.now(UTC).isoformat()), 200)
+
+    assert [entry["from_position"] for entry in logs
+            if entry["event"] == "as_of_replayed"] == [paid_through_may]
+    live = ok(api_client.get(f"/programs/{PROGRAM_ID}/reports/budget"), 200)
+    assert now["budget"] == live["budget"] and now["budget"]["paid_idr"] == 12 * TARIFF
 
 
 def test_before_anything_was_recorded_there_is_nothing_to_find(api_client, members):
