@@ -43,6 +43,12 @@ class AlreadyEnrolled(LedgerError):
     code = "already-enrolled"
 
 
+class KpjInUse(LedgerError):
+    """A KPJ another participant of the program was enrolled with."""
+
+    code = "kpj-in-use"
+
+
 class AlreadyTerminated(LedgerError):
     code = "already-terminated"
 

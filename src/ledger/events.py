@@ -162,6 +162,17 @@ class ParticipantEnrolled(Event, frozen=True, kw_only=True):
     batch: str
 
 
+class KpjTaken(Event, frozen=True, kw_only=True):
+    """A KPJ (the BPJS TK membership number) taken by one participant of a program, with
+    the first enrollment under it. Its stream, one per program and KPJ, can hold one
+    event only, so no two people of a program are enrolled with one KPJ, and a bill BPJS
+    sends that names members by KPJ names each one person."""
+
+    TYPE = "participant.kpj_taken.v1"
+    participant_id: str
+    kpj: str
+
+
 class ParticipantTerminated(Event, frozen=True, kw_only=True):
     TYPE = "participant.terminated.v1"
     reason: TerminationReason
@@ -372,6 +383,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CandidateCorrected,
         VerificationRecorded,
         ParticipantEnrolled,
+        KpjTaken,
         ParticipantTerminated,
         ParticipantLapsed,
         BillIssued,

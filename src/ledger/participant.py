@@ -13,6 +13,7 @@ events to append, or raise a named refusal.
 import hashlib
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from typing import Literal
 
@@ -23,6 +24,7 @@ from ledger.errors import (
     AlreadyEnrolled,
     AlreadyTerminated,
     InvalidInput,
+    KpjInUse,
     MembershipLapsed,
     NotEnrolled,
     NotMatched,
@@ -34,6 +36,7 @@ from ledger.events import (
     CandidateCorrected,
     CandidateSubmitted,
     Event,
+    KpjTaken,
     MismatchReason,
     ParticipantEnrolled,
     ParticipantLapsed,
@@ -47,6 +50,7 @@ from ledger.program import Program
 from ledger.verification import REASON_CODES, Candidate
 
 PARTICIPANT_NAMESPACE = uuid.UUID("0c8f5b7e-3f4a-4d52-a6f1-9b1e7d2c4a10")
+KPJ_NAMESPACE = uuid.UUID("8171e399-d983-4f87-909d-3985058e313f")
 KPJ_PATTERN = re.compile(r"^\d{11}$")
 
 Status = Literal["awaiting_verification", "matched", "mismatched", "enrolled", "lapsed",
@@ -62,6 +66,11 @@ def stream_id(program_id: str, nik_hash: str) -> uuid.UUID:
     digest = _NAMESPACE_SHA1.copy()
     digest.update(f"participant/{program_id}/{nik_hash}".encode())
     return uuid.UUID(bytes=digest.digest()[:16], version=5)
+
+
+def kpj_stream_id(program_id: str, kpj: str) -> uuid.UUID:
+    """The stream that holds who in a program took ``kpj`` (``KpjTaken``)."""
+    return uuid.uuid5(KPJ_NAMESPACE, f"kpj/{program_id}/{kpj}")
 
 
 class CandidateData(msgspec.Struct, frozen=True, kw_only=True):
@@ -242,6 +251,19 @@ def enroll(state: Participant | None, program: Program, command: Enroll) -> list
                          field="birth_date")
     return [ParticipantEnrolled(kpj=command.kpj, coverage_start=command.coverage_start,
                                 batch=command.batch)]
+
+
+def take_kpj(holders: Mapping[str, str], participant_id: str, kpj: str) -> KpjTaken | None:
+    """The KPJ an enrollment takes, given who holds which KPJs of the program; None when
+    the participant holds it already (a lapsed member enrolled again under its own KPJ).
+    The detail names neither the KPJ nor its holder: it goes to rejection reports."""
+    holder = holders.get(kpj)
+    if holder is None:
+        return KpjTaken(participant_id=participant_id, kpj=kpj)
+    if holder != participant_id:
+        raise KpjInUse("another participant of this program is enrolled with this KPJ",
+                       field="kpj")
+    return None
 
 
 def lapse(state: Participant | None, event: ParticipantLapsed) -> list[Event]:

@@ -1,7 +1,8 @@
 """The application service: load the streams a command touches, decide, append.
 
 Every command, single or in an import batch, runs through ``_decide_batch``:
-read the program and participant streams, run the pure deciders in order
+read the program and participant streams (and an enrollment's KPJ streams), run
+the pure deciders in order
 (evolving state as it goes, so the same NIK twice in one file is handled like
 two requests), then append everything in one transaction. When another writer
 got there first the whole batch is re-read and re-decided; that retry is safe
@@ -57,7 +58,8 @@ class Actor(msgspec.Struct, frozen=True):
 class RowResult(NamedTuple):
     participant_id: UUID
     appended: int
-    """Events this row appended, on the participant's stream and the program's (a seat)."""
+    """Events this row appended: on the participant's stream, the program's (a seat) and
+    its KPJ's."""
     error: LedgerError | None = None
     state: Participant | None = None
     """The participant after this row's decision (before it, when refused)."""
@@ -245,22 +247,31 @@ class Ledger:
                                          state.data.cohort)
             return events, [seat]
 
-        return self._decide_batch(program_id, list(items), decide, actor, command_id)
+        return self._decide_batch(program_id, list(items), decide, actor, command_id,
+                                  kpj_of=lambda command: command.kpj)
 
     # The engine
 
     def _decide_batch(self, program_id: str, items: Sequence[tuple[UUID, T]],
                       decide: Callable[[Program, Participant | None, T], Decision],
-                      actor: Actor, command_id: str | None) -> list[RowResult]:
+                      actor: Actor, command_id: str | None,
+                      kpj_of: Callable[[T], str] | None = None) -> list[RowResult]:
+        """``kpj_of`` names the KPJ each item enrolls with: each is taken on its own
+        stream in the same transaction, so no two people of a program hold one KPJ."""
         for attempt in range(1, self._attempts + 1):
             prog, prog_version = self._fold_program(program_id)
             if prog is None:
                 raise ProgramNotFound(f"no program {program_id!r}", field="program_id")
-            streams = self._store.read_many({pid for pid, _ in items})
+            kpj_streams = ({participant.kpj_stream_id(program_id, kpj_of(item))
+                            for _, item in items} if kpj_of else set())
+            streams = self._store.read_many({pid for pid, _ in items} | kpj_streams)
+            holders = {r.event.kpj: r.event.participant_id
+                       for stream in kpj_streams for r in streams.pop(stream, [])}
             read_versions = {pid: len(recorded) for pid, recorded in streams.items()}
             states = {pid: _fold(participant.evolve, recorded) for pid, recorded in streams.items()}
             pending: dict[UUID, list[Event]] = defaultdict(list)
             program_events: list[Event] = []
+            kpj_writes: list[StreamWrite] = []
             results = []
             for pid, item in items:
                 state = states.get(pid)
@@ -268,6 +279,8 @@ class Ledger:
                     state = None
                 try:
                     events, prog_events = decide(prog, state, item)
+                    taken = (participant.take_kpj(holders, str(pid), kpj_of(item))
+                             if kpj_of else None)
                 except LedgerError as error:
                     results.append(RowResult(pid, 0, _detached(error), state))
                     continue
@@ -275,13 +288,19 @@ class Ledger:
                 if prog_events:  # a seat taken or given back; most rows leave the program be
                     prog = _fold(program.evolve, prog_events, prog)
                     program_events += prog_events
+                if taken is not None:
+                    holders[taken.kpj] = taken.participant_id
+                    kpj_writes.append(StreamWrite(
+                        participant.kpj_stream_id(program_id, taken.kpj), 0, [taken]))
                 pending[pid] += events
-                results.append(RowResult(pid, len(events) + len(prog_events), None, state))
+                results.append(RowResult(pid, len(events) + len(prog_events) + (taken is not None),
+                                         None, state))
             writes = [StreamWrite(pid, read_versions.get(pid, 0), events)
                       for pid, events in pending.items()]
             if program_events:
                 writes.append(StreamWrite(program.stream_id(program_id), prog_version,
                                           program_events))
+            writes += kpj_writes
             try:
                 self._store.append(writes, self._meta(actor, command_id))
                 return results

@@ -104,6 +104,23 @@ def test_a_kpj_file_enrolls_the_matched_participants(kotamobagu):
     assert_problem(typo, 400, "invalid-input", "coverage_start")
 
 
+def test_a_kpj_file_naming_one_kpj_for_two_people_enrolls_the_first_only(kotamobagu):
+    for person in (siti(), candidate(2)):
+        matched_by_hand(kotamobagu, submit(kotamobagu, person))
+    rows = [{"nik": siti()["nik"], "kpj": "24012345678"},
+            {"nik": candidate(2)["nik"], "kpj": "24012345678"}]
+    upload = ("kpj-tahap-1.csv", a_csv(["nik", "kpj"], rows), "text/csv")
+
+    report = kotamobagu.post(f"{IMPORTS}/kpj", files={"file": upload},
+                             data={"coverage_start": "2024-03-01", "batch": "tahap-1"}).json()
+
+    assert (report["enrolled"], report["rejected"]) == (1, 1)
+    assert report["rejections"] == [{"row": 3, "field": "kpj", "reason": (
+        "another participant of this program is enrolled with this KPJ")}]
+    summary = kotamobagu.get(f"/programs/{PROGRAM_ID}").json()
+    assert summary["totals"]["enrolled"] == 1
+
+
 def test_a_file_that_is_not_a_village_list_is_refused_whole(kotamobagu):
     upload = ("kpj-tahap-1.csv", a_csv(["nik", "kpj"], [{"nik": "7174014503850001",
                                                          "kpj": "24012345678"}]), "text/csv")

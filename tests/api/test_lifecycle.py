@@ -129,6 +129,22 @@ def test_enrolling_over_the_quota_is_refused(api_client):
     assert_problem(response, 409, "quota-full")
 
 
+def test_a_kpj_another_participant_was_enrolled_with_is_refused(kotamobagu):
+    # Given Siti is enrolled with her KPJ
+    siti_id, fitri_id = submit(kotamobagu, siti()), submit(kotamobagu, candidate(2))
+    matched_by_hand(kotamobagu, siti_id)
+    matched_by_hand(kotamobagu, fitri_id)
+    assert kotamobagu.post(participant_url(siti_id, "enrollment"), json=PHASE_1).status_code == 201
+
+    # When a clerk enrolls Fitri with Siti's KPJ
+    response = kotamobagu.post(participant_url(fitri_id, "enrollment"), json=PHASE_1)
+
+    # Then it is refused, naming the field but not the KPJ or whose it is, and Fitri waits
+    assert_problem(response, 409, "kpj-in-use", "kpj")
+    assert PHASE_1["kpj"] not in response.text and siti_id not in response.text
+    assert kotamobagu.get(participant_url(fitri_id)).json()["status"] == "matched"
+
+
 def test_verification_needs_a_configured_registry(api_app, monkeypatch):
     monkeypatch.delenv("LEDGER_REGISTRY_PATH", raising=False)
     with running(api_app()) as base_url, a_client(base_url) as client:

@@ -8,7 +8,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.events import MismatchReason
-from ledger.participant import CorrectCandidate, Enroll, RecordVerification, Terminate
+from ledger.participant import (
+    CorrectCandidate,
+    Enroll,
+    RecordVerification,
+    Terminate,
+    kpj_stream_id,
+)
 from ledger.program import OpenProgram, ReviseQuota
 from ledger.registry import InMemoryRegistry
 from ledger.service import Actor
@@ -140,3 +146,18 @@ def test_quota_use_counts_follow_each_participant_through_its_statuses(system):
     assert summary["quota_remaining"] == 8999
     backlog = views.backlog(system.storage.db, PROGRAM)
     assert backlog["by_reason"] == [{"reason": "nik_not_found", "participants": 1}]
+
+
+def test_a_programs_export_holds_the_streams_of_its_kpjs(system):
+    # Given a member enrolled with her KPJ
+    pid = system.ledger.submit_batch(PROGRAM, [candidate(1)], CLERK)[0].participant_id
+    system.ledger.verify_batch(PROGRAM, [pid], REGISTRY, CLERK)
+    system.ledger.enroll(PROGRAM, pid, Enroll(kpj="24012345601", coverage_start=date(2024, 3, 1),
+                                              batch="tahap-1"), CLERK)
+    system.projections.catch_up()
+
+    # When the streams of the program's part of the log are listed
+    streams = views.program_streams(system.storage.db, PROGRAM)
+
+    # Then its KPJ's stream is among them, with the program's and the member's
+    assert {kpj_stream_id(PROGRAM, "24012345601"), pid} <= streams

@@ -190,9 +190,8 @@ def test_an_unpaid_member_lapses_and_can_be_enrolled_again(system, members):
     totals = views.program_summary(system.storage.db, PROGRAM)["totals"]
     assert (totals["lapsed"], totals["enrolled"]) == (3, 0)
     again = system.ledger.enroll(PROGRAM, lapsed[0].participant_id, Enroll(
-        kpj="24000000000", coverage_start=date(2024, 7, 1), batch="re-enrolled"), CLERK)
+        kpj=lapsed[0].state.kpj, coverage_start=date(2024, 7, 1), batch="re-enrolled"), CLERK)
     assert again.state.status == "enrolled"
-
 
 
 

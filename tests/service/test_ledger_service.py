@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime
 import msgspec
 import pytest
 
-from ledger.errors import ParticipantNotFound, ProgramNotFound, QuotaFull
-from ledger.participant import Enroll, Terminate
+from ledger.errors import KpjInUse, ParticipantNotFound, ProgramNotFound, QuotaFull
+from ledger.events import ParticipantLapsed
+from ledger.participant import Enroll, Terminate, kpj_stream_id
 from ledger.program import OpenProgram
 from ledger.registry import InMemoryRegistry
 from ledger.service import Actor, Ledger
@@ -26,10 +27,15 @@ def clock() -> datetime:
 
 
 @pytest.fixture
-def ledger(db_url):
+def store(db_url):
     storage = open_storage(db_url)
-    yield Ledger(EventStore(storage, KEYRING), KEYRING, clock=clock)
+    yield EventStore(storage, KEYRING)
     storage.close()
+
+
+@pytest.fixture
+def ledger(store):
+    return Ledger(store, KEYRING, clock=clock)
 
 
 def registry_knowing(*candidates) -> InMemoryRegistry:
@@ -86,7 +92,8 @@ def test_enrollment_takes_a_seat_and_termination_gives_it_back(ledger):
 
     enrolled = ledger.enroll("kotamobagu-2024", pid, Enroll(
         kpj="24012345678", coverage_start=date(2024, 3, 1), batch="1"), CLERK)
-    assert enrolled.appended == 2  # participant.enrolled.v1 and program.seat_allocated.v1
+    # participant.enrolled.v1, program.seat_allocated.v1 and participant.kpj_taken.v1
+    assert enrolled.appended == 3
     assert ledger.program("kotamobagu-2024").seats_taken == {"informal": 1}
 
     ledger.terminate("kotamobagu-2024", pid, Terminate(reason="died",
@@ -122,6 +129,108 @@ def test_two_clerks_racing_for_the_last_seat_cannot_both_enroll(db_url):
         thread.join()
 
     assert sorted(outcomes) == ["enrolled", "quota-full"]
+    statuses = sorted(clerks[1].participant("kotamobagu-2024", p).status for p in pids)
+    assert statuses == ["enrolled", "matched"]
+    for storage in storages:
+        storage.close()
+
+
+def matched(ledger: Ledger, *candidates) -> list:
+    pids = [ledger.submit("kotamobagu-2024", c, CLERK).participant_id for c in candidates]
+    ledger.verify_batch("kotamobagu-2024", pids, registry_knowing(*candidates), CLERK)
+    return pids
+
+
+def phase(kpj: str) -> Enroll:
+    return Enroll(kpj=kpj, coverage_start=date(2024, 3, 1), batch="tahap-1")
+
+
+FITRI = {"nik": "7174014503850002", "full_name": "Fitri Manoppo"}
+
+
+def test_two_people_of_a_program_cannot_be_enrolled_with_one_kpj(ledger, store):
+    # Given Siti is enrolled with KPJ 24012345678
+    ledger.open_program(OPEN_KOTAMOBAGU, CLERK)
+    siti_id, fitri_id = matched(ledger, siti(), siti(**FITRI))
+    ledger.enroll("kotamobagu-2024", siti_id, phase("24012345678"), CLERK)
+
+    # When Fitri is enrolled with the same KPJ
+    with pytest.raises(KpjInUse) as refused:
+        ledger.enroll("kotamobagu-2024", fitri_id, phase("24012345678"), CLERK)
+
+    # Then she is refused, and the KPJ's stream names Siti alone
+    assert refused.value.field == "kpj"
+    assert ledger.participant("kotamobagu-2024", fitri_id).status == "matched"
+    taken = store.read(kpj_stream_id("kotamobagu-2024", "24012345678"))
+    assert [(r.event.participant_id, r.event.kpj) for r in taken] == [
+        (str(siti_id), "24012345678")]
+
+
+def test_one_kpj_twice_in_an_enrollment_batch_enrolls_the_first_row_only(ledger):
+    ledger.open_program(OPEN_KOTAMOBAGU, CLERK)
+    siti_id, fitri_id = matched(ledger, siti(), siti(**FITRI))
+
+    results = ledger.enroll_batch("kotamobagu-2024", [(siti_id, phase("24012345678")),
+                                                      (fitri_id, phase("24012345678"))], CLERK)
+
+    assert [r.error.code if r.error else r.state.status for r in results] == [
+        "enrolled", "kpj-in-use"]
+    assert ledger.program("kotamobagu-2024").seats_taken == {"informal": 1}
+
+
+def test_the_same_kpj_in_another_program_is_its_own(ledger):
+    ledger.open_program(OPEN_KOTAMOBAGU, CLERK)
+    ledger.open_program(msgspec.structs.replace(OPEN_KOTAMOBAGU, program_id="other"), CLERK)
+    (here,) = matched(ledger, siti())
+    there = ledger.submit("other", siti(), CLERK).participant_id
+    ledger.verify_batch("other", [there], registry_knowing(siti()), CLERK)
+
+    ledger.enroll("kotamobagu-2024", here, phase("24012345678"), CLERK)
+    enrolled = ledger.enroll("other", there, phase("24012345678"), CLERK)
+
+    assert enrolled.error is None and enrolled.state.kpj == "24012345678"
+
+
+def test_a_lapsed_member_enrolled_again_under_its_kpj_takes_nothing_new(ledger, store):
+    # Given Siti was enrolled and her membership lapsed for unpaid months
+    ledger.open_program(OPEN_KOTAMOBAGU, CLERK)
+    (siti_id,) = matched(ledger, siti())
+    ledger.enroll("kotamobagu-2024", siti_id, phase("24012345678"), CLERK)
+    ledger.record_lapses("kotamobagu-2024", [(siti_id, ParticipantLapsed(
+        lapsed_from="2024-04", lapsed_on=date(2024, 5, 16), unpaid_periods=["2024-04"],
+        coverage_rule_version="coverage/2015-07"))], CLERK)
+
+    # When she is enrolled again under her own KPJ
+    again = ledger.enroll("kotamobagu-2024", siti_id, Enroll(
+        kpj="24012345678", coverage_start=date(2024, 6, 1), batch="tahap-2"), CLERK)
+
+    # Then she holds it still: her enrollment and her seat, and no second claim on the KPJ
+    assert (again.error, again.appended, again.state.status) == (None, 2, "enrolled")
+    assert len(store.read(kpj_stream_id("kotamobagu-2024", "24012345678"))) == 1
+
+
+def test_two_clerks_enrolling_two_people_with_one_kpj_at_once_cannot_both_win(db_url):
+    storages = [open_storage(db_url) for _ in range(2)]
+    clerks = [Ledger(EventStore(s, KEYRING), KEYRING, clock=clock) for s in storages]
+    clerks[0].open_program(OPEN_KOTAMOBAGU, CLERK)
+    pids = matched(clerks[0], siti(), siti(**FITRI))
+    start, outcomes = threading.Barrier(2), []
+
+    def enroll(clerk: Ledger, pid) -> None:
+        start.wait()
+        try:
+            clerk.enroll("kotamobagu-2024", pid, phase("24012345678"), CLERK)
+            outcomes.append("enrolled")
+        except KpjInUse:
+            outcomes.append("kpj-in-use")
+
+    threads = [threading.Thread(target=enroll, args=(clerks[i], pids[i])) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["enrolled", "kpj-in-use"]
     statuses = sorted(clerks[1].participant("kotamobagu-2024", p).status for p in pids)
     assert statuses == ["enrolled", "matched"]
     for storage in storages:
