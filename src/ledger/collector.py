@@ -1,4 +1,5 @@
-"""Python's garbage collector set for batch work: imports and the projection worker.
+"""Python's garbage collector set for batch work: imports, the projection worker,
+rebuilds and as-of replays.
 
 By default the young generation is collected every 700 new objects. A batch keeps its
 thousands of rows, states and events alive until it is appended or applied, so a

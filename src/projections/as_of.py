@@ -46,6 +46,7 @@ import structlog
 
 from ledger import claim, periods, program
 from ledger.claim import Claim
+from ledger.collector import collecting_less
 from ledger.errors import InvalidInput
 from ledger.service import utc_now
 from ledger.storage import Database, Tx, open_storage
@@ -115,7 +116,8 @@ def _replayed_into(path: Path, log: "EventStore | StreamsLog", projections: Sequ
     # used only by the code (and migrations) that made it. Looking again took 0.1 s.
     scratch = open_storage(f"sqlite:///{path}", apply_migrations=False, pool_size=1)
     try:
-        ProjectionRunner(log, scratch.db, projections).catch_up(upto=position)
+        with collecting_less():  # a replay is batch work, as a rebuild is
+            ProjectionRunner(log, scratch.db, projections).catch_up(upto=position)
         yield scratch.db
     finally:
         scratch.close()

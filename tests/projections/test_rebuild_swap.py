@@ -278,6 +278,9 @@ def test_a_rebuild_repairs_rows_edited_deleted_or_added_behind_the_projections(s
     with system.storage.db.transaction() as tx:
         tx.execute("UPDATE participant_status SET status = 'terminated' WHERE participant_id = "
                    "(SELECT MIN(participant_id) FROM participant_status)")
+        # A value made NULL
+        tx.execute("UPDATE participant_status SET kpj = NULL WHERE participant_id = "
+                   "(SELECT MAX(participant_id) FROM participant_status WHERE kpj IS NOT NULL)")
         tx.execute("DELETE FROM member_months WHERE participant_id = "
                    "(SELECT MAX(participant_id) FROM member_months)")
         tx.execute("INSERT INTO program_months (program_id, period, billed_idr, paid_idr, "
@@ -289,6 +292,28 @@ def test_a_rebuild_repairs_rows_edited_deleted_or_added_behind_the_projections(s
 
     # Then the read models are the ones the log gives again
     assert read_models_now(system) == incremental
+
+
+def test_a_rebuild_that_finds_the_read_models_whole_rewrites_no_row(pg_url, tmp_path):
+    # PostgreSQL only: there a row deleted and written again moves (its ctid, and the
+    # transaction that wrote it), where SQLite may give it its old rowid back.
+    with open_system(Settings(database_url=pg_url, data_dir=tmp_path)) as system:
+        # Given a program's year, its read models kept up as it went (many columns NULL)
+        a_year(system, PROGRAM)
+        before = row_identities(system)
+
+        # When every read model is rebuilt
+        system.projections.rebuild()
+
+        # Then every row is the one that was there: none was deleted and written again
+        assert row_identities(system) == before
+
+
+def row_identities(system) -> dict[str, list[str]]:
+    with system.storage.db.snapshot() as tx:
+        return {table: sorted(row["at"] for row in tx.fetchall(
+                    f"SELECT ctid::text || '/' || xmin::text AS at FROM {table}"))
+                for projection in read_models(system.keyring) for table in projection.tables}
 
 
 # (b) Readers see the old read models whole until the swap
