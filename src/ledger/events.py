@@ -404,7 +404,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
-PERSONAL_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+PersonalFields = dict[str, tuple[tuple[str, ...], ...]]
+"""Personal-data fields by event type, as paths into the payload."""
+
+PERSONAL_FIELDS: PersonalFields = {
     CandidateSubmitted.TYPE: (("nik",), ("full_name",), ("birth_date",), ("mother_name",),
                               ("address",)),
     CandidateCorrected.TYPE: (("full_name",), ("birth_date",), ("mother_name",), ("address",)),

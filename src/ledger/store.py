@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger.codec import EventCodec
 from ledger.errors import ConcurrencyConflict
-from ledger.events import Event, EventMeta
+from ledger.events import PERSONAL_FIELDS, Event, EventMeta, PersonalFields
 from ledger.personal_data import Keyring
 from ledger.storage import Storage
 
@@ -26,7 +26,8 @@ CHUNK = 5000
 
 class Recorded(NamedTuple):
     """An event as the log holds it. ``position`` is its place in the global order
-    (None when read from a single stream, where the library does not return it)."""
+    (None when read from a single stream, where the library does not return it). Its
+    personal fields are opened, save those its reader left sealed (``read_log``)."""
 
     position: int | None
     stream_id: UUID
@@ -91,13 +92,16 @@ class EventStore:
                 "another command changed this record at the same time; read it again and retry"
             ) from None
 
-    def read_log(self, after: int, limit: int, upto: int | None = None) -> list[Recorded]:
-        """Events in global order with positions in (after, upto], at most ``limit``."""
+    def read_log(self, after: int, limit: int, upto: int | None = None,
+                 opened: PersonalFields = PERSONAL_FIELDS) -> list[Recorded]:
+        """Events in global order with positions in (after, upto], at most ``limit``; with
+        the personal fields of ``opened`` opened (``EventCodec.decode``)."""
         notifications = self._recorder.select_notifications(
             start=after, limit=limit, stop=upto, inclusive_of_start=False
         )
         return [
-            self._recorded(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            self._recorded(n.id, n.originator_id, n.originator_version, n.topic, n.state,
+                           opened)
             for n in notifications
         ]
 
@@ -131,9 +135,11 @@ class EventStore:
                               {"stream": self._stream_key(stream_id)})
         return row["position"] or 0
 
-    def read_positions(self, positions: Sequence[int]) -> list[Recorded]:
-        """The events at these log positions, in global order."""
-        return [self._recorded(position, stream_id, version, type_name, state)
+    def read_positions(self, positions: Sequence[int],
+                       opened: PersonalFields = PERSONAL_FIELDS) -> list[Recorded]:
+        """The events at these log positions, in global order (``opened`` as in
+        ``read_log``)."""
+        return [self._recorded(position, stream_id, version, type_name, state, opened)
                 for position, stream_id, version, type_name, state
                 in self._db.read_positions(positions)]
 
@@ -147,6 +153,6 @@ class EventStore:
         return stream_id if self._db.dialect == "postgresql" else stream_id.hex
 
     def _recorded(self, position: int | None, stream_id: UUID, version: int, type_name: str,
-                  state: bytes) -> Recorded:
-        event, meta = self._codec.decode(type_name, state)
+                  state: bytes, opened: PersonalFields = PERSONAL_FIELDS) -> Recorded:
+        event, meta = self._codec.decode(type_name, state, opened)
         return Recorded(position, stream_id, version, event, meta)

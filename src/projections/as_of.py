@@ -48,13 +48,14 @@ from ledger import claim, periods, program
 from ledger.claim import Claim
 from ledger.collector import collecting_less
 from ledger.errors import InvalidInput
+from ledger.events import PERSONAL_FIELDS, PersonalFields
 from ledger.service import utc_now
 from ledger.storage import Database, Tx, open_storage
 from ledger.store import EventStore, Recorded
 from ledger.system import System, read_models
 from projections import views
 from projections.checkpoints import Checkpoints
-from projections.claims import decode_state
+from projections.claims import opened_state
 from projections.claims_report import ClaimTimeline, claim_timeline
 from projections.runner import Projection, ProjectionRunner
 
@@ -145,10 +146,12 @@ class StreamsLog:
         self._store = store
         self._positions = store.positions_of(streams, upto, after)
 
-    def read_log(self, after: int, limit: int, upto: int | None = None) -> list[Recorded]:
+    def read_log(self, after: int, limit: int, upto: int | None = None,
+                 opened: PersonalFields = PERSONAL_FIELDS) -> list[Recorded]:
         start = bisect_right(self._positions, after)
         stop = len(self._positions) if upto is None else bisect_right(self._positions, upto)
-        return self._store.read_positions(self._positions[start:min(stop, start + limit)])
+        return self._store.read_positions(self._positions[start:min(stop, start + limit)],
+                                          opened)
 
     def head(self) -> int:
         return self._store.head()
@@ -337,7 +340,7 @@ def claim_as_of(system: System, program_id: str, claim_id: str,
                           {"program_id": program_id, "claim_id": claim_id})
     if timeline is None or row is None:
         return None
-    return decode_state(row), timeline
+    return opened_state(row, system.keyring), timeline
 
 
 def program_as_of(system: System, program_id: str, point: LogPoint,

@@ -3,7 +3,9 @@
 Owns ``claim_summary`` (one row per claim, holding the claim as ``ledger.claim``
 folds it, so documents still missing, the due day and the late penalty come
 from the code that decides them) and ``claim_stages`` (one row per event: the
-stage, its business date, when it was recorded and by whom).
+stage, its business date, when it was recorded and by whom). The names a claim
+holds (reporter, heirs, payees) stay sealed in the stored claim, as in the log:
+``opened_state`` opens them for showing.
 """
 
 from collections.abc import Sequence
@@ -23,8 +25,10 @@ from ledger.events import (
     Event,
     HeirRecorded,
     PayoutRecorded,
+    PersonalFields,
 )
 from ledger.history import business_date
+from ledger.personal_data import Keyring
 from ledger.storage import Tx
 from ledger.store import Recorded
 from projections.sql import chunks
@@ -46,6 +50,7 @@ _decoder = msgspec.json.Decoder(Claim)
 class ClaimsProjection:
     name = "claims"
     tables = ("claim_summary", "claim_stages")
+    personal_fields: PersonalFields = {}
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:
         relevant = [r for r in batch if isinstance(r.event, _EVENTS)]
@@ -64,7 +69,20 @@ class ClaimsProjection:
 
 
 def decode_state(row: dict) -> Claim:
+    """The claim a row holds, its names still sealed."""
     return _decoder.decode(row["state"])
+
+
+def opened_state(row: dict, keyring: Keyring) -> Claim:
+    """The claim a row holds, with its names opened (``events.PERSONAL_FIELDS``)."""
+    state, unseal = decode_state(row), keyring.unseal
+    replace = msgspec.structs.replace
+    return replace(
+        state, reported=replace(state.reported,
+                                reporter_name=unseal(state.reported.reporter_name)),
+        heirs=[replace(heir, name=unseal(heir.name)) for heir in state.heirs],
+        payouts=[replace(payout, payee_name=unseal(payout.payee_name))
+                 for payout in state.payouts])
 
 
 def _load(tx: Tx, streams: list[str]) -> dict[str, Claim]:

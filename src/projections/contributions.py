@@ -25,6 +25,7 @@ from ledger.events import (
     ParticipantTerminated,
     PaymentRecorded,
     PaymentReversed,
+    PersonalFields,
     RefundRecorded,
 )
 from ledger.personal_data import masked_nik
@@ -50,6 +51,7 @@ class ContributionsProjection:
     name = "contributions"
     tables = ("bill_summary", "bill_payments", "bill_refunds", "contribution_months",
               "member_months", "program_months", "program_funding")
+    personal_fields: PersonalFields = {BillIssued.TYPE: (("lines", "*", "nik"),)}
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:
         enrolled: list[tuple[str, ParticipantEnrolled]] = []

@@ -21,6 +21,7 @@ from ledger.events import (
     ParticipantEnrolled,
     ParticipantLapsed,
     ParticipantTerminated,
+    PersonalFields,
     VerificationRecorded,
 )
 from ledger.personal_data import Keyring, masked_nik
@@ -47,6 +48,10 @@ _REASON_EVENTS = (VerificationRecorded, CandidateSubmitted, CandidateCorrected,
 class ParticipantsProjection:
     name = "participants"
     tables = ("participant_status", "participant_reasons", "program_cohort_status")
+    personal_fields: PersonalFields = {
+        CandidateSubmitted.TYPE: (("nik",), ("full_name",), ("birth_date",)),
+        CandidateCorrected.TYPE: (("full_name",), ("birth_date",)),
+    }
 
     def __init__(self, keyring: Keyring) -> None:
         self._keyring = keyring

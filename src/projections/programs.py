@@ -6,7 +6,12 @@ Quota and budget revisions replace the figures in full, as the events do.
 
 from collections.abc import Sequence
 
-from ledger.events import ProgramBudgetRevised, ProgramOpened, ProgramQuotaRevised
+from ledger.events import (
+    PersonalFields,
+    ProgramBudgetRevised,
+    ProgramOpened,
+    ProgramQuotaRevised,
+)
 from ledger.storage import Tx, upsert_sql
 from ledger.store import Recorded
 
@@ -20,6 +25,7 @@ SUMMARY_COLUMNS = (
 class ProgramsProjection:
     name = "programs"
     tables = ("program_summary", "program_budget", "program_cohort_quota")
+    personal_fields: PersonalFields = {}
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:
         for recorded in batch:

@@ -20,13 +20,14 @@ rebuild leaves nothing behind.
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 from uuid import UUID
 
 import structlog
 
 from ledger.collector import collecting_less
+from ledger.events import PersonalFields
 from ledger.storage import Database, Dialect, Session, Tx
 from ledger.store import EventStore, Recorded
 
@@ -43,6 +44,9 @@ class Projection(Protocol):
     name: str
     tables: tuple[str, ...]
     """Every table the projection owns: replaced in full by a rebuild."""
+    personal_fields: PersonalFields
+    """The personal fields (``events.PERSONAL_FIELDS`` paths) whose values ``apply`` reads;
+    the others reach it still sealed, which spares opening what no read model holds."""
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None: ...
 
@@ -53,6 +57,7 @@ class ProjectionRunner:
         self._store = store
         self._db = db
         self._projections = {p.name: p for p in projections}
+        self._opened = _union(p.personal_fields for p in projections)
         self._batch_size = batch_size
         self._lock_clause = " FOR UPDATE" if db.dialect == "postgresql" else ""
         # SQLite has no row locks: its write transaction is the database's one writer slot.
@@ -152,7 +157,7 @@ class ProjectionRunner:
                 time.sleep(wait_s)
                 wait_s = min(wait_s * 2, LAST_POLL_S)
                 continue
-            batch = self._store.read_log(start, self._batch_size, upto)
+            batch = self._store.read_log(start, self._batch_size, upto, opened=self._opened)
             if not batch:
                 return applied
             with self._db.transaction() as tx:
@@ -201,7 +206,7 @@ class ProjectionRunner:
         head, when it was read). Each is read only when the caller asks for it, so that
         the rebuild's catch-up reads between its transactions, not in one (on SQLite a
         transaction holds the single writer slot)."""
-        while batch := self._store.read_log(after, self._batch_size):
+        while batch := self._store.read_log(after, self._batch_size, opened=self._opened):
             yield batch
             if len(batch) < self._batch_size:
                 return
@@ -223,6 +228,14 @@ class ProjectionRunner:
     def _set_position(self, tx: Tx, name: str, position: int) -> None:
         tx.execute("UPDATE projection_positions SET position = :position WHERE name = :name",
                    {"position": position, "name": name})
+
+
+def _union(fields: Iterable[PersonalFields]) -> PersonalFields:
+    union: dict[str, set[tuple[str, ...]]] = {}
+    for each in fields:
+        for type_name, paths in each.items():
+            union.setdefault(type_name, set()).update(paths)
+    return {type_name: tuple(sorted(paths)) for type_name, paths in union.items()}
 
 
 def _apply(tx: Tx, projections: Sequence[Projection], batch: Sequence[Recorded]) -> None:

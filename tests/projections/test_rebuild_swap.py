@@ -8,6 +8,7 @@ rebuild ends up in the result exactly once.
 
 import itertools
 import threading
+from contextlib import contextmanager
 from datetime import date, timedelta
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import periods
+from ledger.bill import ImportBill, ImportedLine
 from ledger.claim import (
     ApproveClaim,
     AssessClaim,
@@ -28,16 +30,17 @@ from ledger.claim import (
     ReportClaim,
 )
 from ledger.errors import LedgerError
-from ledger.events import MismatchReason
+from ledger.events import PERSONAL_FIELDS, MismatchReason
 from ledger.participant import CorrectCandidate, Enroll, RecordVerification, Terminate
 from ledger.program import ReviseBudget, ReviseQuota
 from ledger.settings import Settings
 from ledger.storage import open_storage
 from ledger.system import open_system, read_models
+from projections.claims import SUMMARY_COLUMNS, decode_state, opened_state
 from projections.runner import ProjectionRunner
 from tests.projections import test_contributions_rebuild as contributions
 from tests.service.test_claims import OFFICER
-from tests.service.test_contributions import CLERK, PEOPLE, PROGRAM, enroll_people
+from tests.service.test_contributions import CLERK, FINANCE, PEOPLE, PROGRAM, enroll_people
 from tests.service.test_ledger_service import registry_knowing
 from tests.unit.scenario import siti
 
@@ -204,12 +207,64 @@ def read_models_now(system) -> dict[str, list[str]]:
 
 def built_from_scratch(system, tmp_path) -> dict[str, list[str]]:
     """The read models built incrementally from the whole log, in a database of their own."""
-    storage = open_storage(f"sqlite:///{tmp_path / 'from-scratch.sqlite'}", pool_size=1)
+    with built_apart(system, tmp_path / "from-scratch.sqlite") as db:
+        return snapshot(db, system.keyring)
+
+
+@contextmanager
+def built_apart(system, path, projections=None):
+    """A SQLite database of the read models the log gives (to ``projections``, the
+    ledger's own when not given)."""
+    storage = open_storage(f"sqlite:///{path}", pool_size=1)
     try:
-        ProjectionRunner(system.store, storage.db, read_models(system.keyring)).catch_up()
-        return snapshot(storage.db, system.keyring)
+        ProjectionRunner(system.store, storage.db,
+                         projections or read_models(system.keyring)).catch_up()
+        yield storage.db
     finally:
         storage.close()
+
+
+class OpeningEveryField:
+    """A projection given every personal field opened, whatever it names."""
+
+    personal_fields = PERSONAL_FIELDS
+
+    def __init__(self, projection) -> None:
+        self.name, self.tables, self.apply = projection.name, projection.tables, projection.apply
+
+
+def test_read_models_from_the_fields_each_projection_names_are_those_from_every_field(
+        system, tmp_path):
+    # Given a program's year (corrections, claims with their reporters, heirs and payees)
+    # and a bill BPJS sent that names a member by NIK
+    a_year(system, PROGRAM)
+    system.contributions.import_bill(PROGRAM, ImportBill(
+        bill_id="BPJS-2024-03-SUSULAN", document_ref="tagihan susulan.csv"),
+        [ImportedLine(line_no=1, nik=PEOPLE[1].nik, kpj=None, period="2024-03",
+                      amount_idr=16_800)], FINANCE)
+
+    # When the read models are made from events with only the personal fields their
+    # projections name opened (the others left sealed), and again with every one opened
+    every_projection = [OpeningEveryField(p) for p in read_models(system.keyring)]
+    with (built_apart(system, tmp_path / "named.sqlite") as named,
+          built_apart(system, tmp_path / "every.sqlite", every_projection) as every):
+        # Then they are the same: no projection reads a field it does not name. The
+        # claims it stores keep their names sealed, as the log does, and open to the
+        # names the claims were made with.
+        assert ({**snapshot(named, system.keyring), "claim_summary": None}
+                == {**snapshot(every, system.keyring), "claim_summary": None})
+        assert claims_in(named, lambda row: opened_state(row, system.keyring)) == claims_in(
+            every, decode_state)
+        heir = "Hasan Mokodompit"  # a payee of the year's death claims
+        assert heir in repr(snapshot(every, system.keyring))
+        assert heir not in repr(snapshot(named, system.keyring))
+
+
+def claims_in(db, state_of) -> list:
+    with db.snapshot() as tx:
+        rows = tx.fetchall(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM claim_summary "
+                           "ORDER BY program_id, claim_id")
+    return [{**row, "state": state_of(row)} for row in rows]
 
 
 class WatchedLog:
@@ -219,8 +274,8 @@ class WatchedLog:
     def __init__(self, system, after_read) -> None:
         self._store, self._after_read, self.reads = system.store, after_read, 0
 
-    def read_log(self, after: int, limit: int, upto: int | None = None):
-        batch = self._store.read_log(after, limit, upto)
+    def read_log(self, after: int, limit: int, upto: int | None = None, **opened):
+        batch = self._store.read_log(after, limit, upto, **opened)
         self.reads += 1
         self._after_read(self.reads, batch)
         return batch
