@@ -15,7 +15,7 @@ from ledger.system import read_models
 from projections import as_of, report_files, views
 from projections.as_of import LogPoint, program_scope, replayed
 from projections.budget import budget_summary
-from projections.claims import decode_state
+from projections.claims import opened_state
 from projections.claims_report import claim_timeline, claims_report
 from projections.findings import findings
 from tests.service.test_contributions import CLERK, FINANCE, enroll_people
@@ -88,7 +88,8 @@ def whole_log_answers(system, position: int, members: dict[str, list[str]],
                                   {"claim_id": claim_id})
                 timeline = claim_timeline(tx, MAKASSAR, claim_id, DAY)
                 answers[("claim", claim_id)] = (
-                    None if row is None or timeline is None else (decode_state(row), timeline))
+                    None if row is None or timeline is None
+                    else (opened_state(row, system.keyring), timeline))
         for program, ids in members.items():
             for pid in ids:
                 answers[("participant", program, pid)] = views.participant(db, program, pid)

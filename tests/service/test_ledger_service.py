@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 import msgspec
 import pytest
 
-from ledger.errors import KpjInUse, ParticipantNotFound, ProgramNotFound, QuotaFull
+from ledger.errors import KpjInUse, LedgerError, ParticipantNotFound, ProgramNotFound
 from ledger.events import ParticipantLapsed
 from ledger.participant import Enroll, Terminate, kpj_stream_id
 from ledger.program import OpenProgram
@@ -101,40 +101,6 @@ def test_enrollment_takes_a_seat_and_termination_gives_it_back(ledger):
     assert ledger.program("kotamobagu-2024").seats_taken == {"informal": 0}
 
 
-def test_two_clerks_racing_for_the_last_seat_cannot_both_enroll(db_url):
-    """Each clerk has their own process-like service instance on the same database."""
-    storages = [open_storage(db_url) for _ in range(2)]
-    clerks = [Ledger(EventStore(s, KEYRING), KEYRING, clock=clock) for s in storages]
-    clerks[0].open_program(with_quota(1), CLERK)
-    first, second = siti(), siti(nik="7174014503850002", full_name="Fitri Manoppo")
-    pids = [clerks[0].submit("kotamobagu-2024", c, CLERK).participant_id
-            for c in (first, second)]
-    clerks[0].verify_batch("kotamobagu-2024", pids, registry_knowing(first, second), CLERK)
-    start, outcomes = threading.Barrier(2), []
-
-    def enroll(clerk: Ledger, pid, kpj: str) -> None:
-        start.wait()
-        try:
-            clerk.enroll("kotamobagu-2024", pid, Enroll(kpj=kpj, coverage_start=date(2024, 3, 1),
-                                                        batch="tahap-1"), CLERK)
-            outcomes.append("enrolled")
-        except QuotaFull:
-            outcomes.append("quota-full")
-
-    threads = [threading.Thread(target=enroll, args=(clerks[i], pids[i], f"2401234567{i}"))
-               for i in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(outcomes) == ["enrolled", "quota-full"]
-    statuses = sorted(clerks[1].participant("kotamobagu-2024", p).status for p in pids)
-    assert statuses == ["enrolled", "matched"]
-    for storage in storages:
-        storage.close()
-
-
 def matched(ledger: Ledger, *candidates) -> list:
     pids = [ledger.submit("kotamobagu-2024", c, CLERK).participant_id for c in candidates]
     ledger.verify_batch("kotamobagu-2024", pids, registry_knowing(*candidates), CLERK)
@@ -209,29 +175,50 @@ def test_a_lapsed_member_enrolled_again_under_its_kpj_takes_nothing_new(ledger, 
     assert len(store.read(kpj_stream_id("kotamobagu-2024", "24012345678"))) == 1
 
 
-def test_two_clerks_enrolling_two_people_with_one_kpj_at_once_cannot_both_win(db_url):
-    storages = [open_storage(db_url) for _ in range(2)]
-    clerks = [Ledger(EventStore(s, KEYRING), KEYRING, clock=clock) for s in storages]
-    clerks[0].open_program(OPEN_KOTAMOBAGU, CLERK)
-    pids = matched(clerks[0], siti(), siti(**FITRI))
-    start, outcomes = threading.Barrier(2), []
+def test_two_clerks_racing_for_the_last_seat_cannot_both_enroll(db_url):
+    outcomes, statuses = two_clerks_enroll_at_once(db_url, with_quota(1),
+                                                   ("24012345670", "24012345671"))
 
-    def enroll(clerk: Ledger, pid) -> None:
-        start.wait()
-        try:
-            clerk.enroll("kotamobagu-2024", pid, phase("24012345678"), CLERK)
-            outcomes.append("enrolled")
-        except KpjInUse:
-            outcomes.append("kpj-in-use")
-
-    threads = [threading.Thread(target=enroll, args=(clerks[i], pids[i])) for i in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(outcomes) == ["enrolled", "kpj-in-use"]
-    statuses = sorted(clerks[1].participant("kotamobagu-2024", p).status for p in pids)
+    assert outcomes == ["enrolled", "quota-full"]
     assert statuses == ["enrolled", "matched"]
-    for storage in storages:
-        storage.close()
+
+
+def test_two_clerks_enrolling_two_people_with_one_kpj_at_once_cannot_both_win(db_url):
+    outcomes, statuses = two_clerks_enroll_at_once(db_url, OPEN_KOTAMOBAGU,
+                                                   ("24012345678", "24012345678"))
+
+    assert outcomes == ["enrolled", "kpj-in-use"]
+    assert statuses == ["enrolled", "matched"]
+
+
+def two_clerks_enroll_at_once(db_url, opening: OpenProgram,
+                              kpjs: tuple[str, str]) -> tuple[list[str], list[str]]:
+    """Siti and Fitri, matched, enrolled at the same moment with ``kpjs`` by two clerks,
+    each with their own process-like service instance on the same database: what each
+    clerk got (``enrolled`` or the refusal's code) and the two statuses after, sorted."""
+    storages = [open_storage(db_url) for _ in range(2)]
+    try:
+        clerks = [Ledger(EventStore(s, KEYRING), KEYRING, clock=clock) for s in storages]
+        clerks[0].open_program(opening, CLERK)
+        pids = matched(clerks[0], siti(), siti(**FITRI))
+        start, outcomes = threading.Barrier(2), []
+
+        def enroll(clerk: Ledger, pid, kpj: str) -> None:
+            start.wait()
+            try:
+                clerk.enroll("kotamobagu-2024", pid, phase(kpj), CLERK)
+                outcomes.append("enrolled")
+            except LedgerError as refused:
+                outcomes.append(refused.code)
+
+        threads = [threading.Thread(target=enroll, args=(clerks[i], pids[i], kpjs[i]))
+                   for i in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return sorted(outcomes), sorted(clerks[1].participant("kotamobagu-2024", p).status
+                                        for p in pids)
+    finally:
+        for storage in storages:
+            storage.close()
