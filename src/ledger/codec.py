@@ -11,7 +11,7 @@ decoded typed with those fields still sealed, then they are opened in place, whi
 skips building a dict of the whole payload and converting it again (a bill's lines).
 A reader may ask for only some personal fields opened (``opened``): the projections
 read a candidate's NIK, name and birth date, never the mother's name or address, and
-AES-GCM per value was a tenth of a rebuild. Fields it leaves out stay sealed, except
+AES-GCM per value was a sixth of a rebuild. Fields it leaves out stay sealed, except
 those that are not strings (a birth date), which could not hold a sealed value.
 """
 
