@@ -59,7 +59,7 @@ def ensure_in_scope(caller: Caller, region_code: str) -> None:
 
 def ensure_stream_in_scope(caller: Caller, system: System, program_id: str | None) -> None:
     """A stream of a program in scope; a stream that names no program (a payment
-    reference's) only for a national caller, since nothing says whose it is."""
+    reference's, a KPJ's) only for a national caller, since nothing says whose it is."""
     if program_id is None:
         if NATIONAL not in caller.regions:
             raise OutsideRegion("this stream names no program, so only a national token "

@@ -1,4 +1,4 @@
-"""Any stream's history (a program, participant, bill, payment reference or claim): every
+"""Any stream's history (a program, participant, KPJ, bill, payment reference or claim): every
 event with its type, business date, recorded time and actor, for auditors."""
 
 import uuid
