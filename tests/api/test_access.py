@@ -17,17 +17,27 @@ import pytest
 
 from api.access import PERMISSIONS, allowed_roles, is_public
 from ledger import program
+from ledger.participant import kpj_stream_id
 from ledger.tokens import (
     ADMIN,
     AUDITOR,
     ENROLLMENT_CLERK,
+    NATIONAL,
     ROLES,
     create_token,
     revoke_token,
     utc_now,
 )
 from tests.api.live_server import a_client, running
-from tests.api.scenario import PROGRAM_ID, assert_problem, kotamobagu, siti
+from tests.api.scenario import (
+    PHASE_1,
+    PROGRAM_ID,
+    assert_problem,
+    kotamobagu,
+    matched_by_hand,
+    participant_url,
+    siti,
+)
 
 KOTAMOBAGU = "7174"
 MAKASSAR = "7371"
@@ -195,6 +205,25 @@ def test_a_token_of_two_regions_reaches_both_and_a_kotamobagu_one_only_kotamobag
 
     assert [status(both, p) for p in (PROGRAM_ID, MAKASSAR_PROGRAM)] == [200, 200]
     assert [status(kotamobagu_only, p) for p in (PROGRAM_ID, MAKASSAR_PROGRAM)] == [200, 403]
+
+
+def test_a_stream_that_names_no_program_is_read_by_a_national_token_only(ledger, client):
+    # Given Siti enrolled in Kotamobagu, her KPJ taken on a stream that names no program
+    pid = client.post(f"/programs/{PROGRAM_ID}/participants", json=siti()).json()[
+        "participant_id"]
+    matched_by_hand(client, pid)
+    assert client.post(participant_url(pid, "enrollment"), json=PHASE_1).status_code == 201
+    national = {"Authorization": f"Bearer {ledger.token(AUDITOR, [NATIONAL])}"}
+    history = f"/streams/{kpj_stream_id(PROGRAM_ID, PHASE_1['kpj'])}/history"
+
+    # When a Kotamobagu auditor and a national one read its history
+    regional = client.get(history, headers={
+        "Authorization": f"Bearer {ledger.kotamobagu_tokens[AUDITOR]}"})
+    read = client.get(history, headers=national)
+
+    # Then only the national one may: nothing says whose region it is
+    assert_problem(regional, 403, "outside-region")
+    assert [event["type"] for event in read.json()] == ["participant.kpj_taken.v1"]
 
 
 def test_a_regional_admin_cannot_open_a_program_of_another_region(ledger, client):
