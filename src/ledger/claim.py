@@ -431,8 +431,9 @@ def _check_payee(state: Claim, command: RecordPayout) -> None:
                                field="component")
     elif not any((h.name, h.relation) == (command.payee_name, command.relation)
                  for h in state.heirs):
-        raise InvalidInput(f"{command.payee_name} is not a recorded heir ({command.relation}); "
-                           f"record the heir first", field="payee_name")
+        # The message names the relation, never the payee: error messages carry no names.
+        raise InvalidInput(f"the payee is not a recorded heir ({command.relation}); "
+                           "record the heir first", field="payee_name")
     before = heirs.outranked_by(command.relation, [h.relation for h in state.heirs])
     if before is not None and not (command.override_reason or "").strip():
         raise InvalidInput(f"a recorded {before} comes before a {command.relation} in the "

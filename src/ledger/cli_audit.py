@@ -136,7 +136,7 @@ def audit_claim(settings: Settings, args: argparse.Namespace) -> None:
 
 def _history_table(recorded: list[Recorded]) -> str:
     return demo.table(("version", "type", "business_date", "recorded_at", "actor", "role"), [
-        (r.version, r.event.TYPE, str(business_date(r.event) or ""),
+        (r.version, r.type_name, str(business_date(r.event) or ""),
          r.meta.recorded_at.isoformat(timespec="seconds"), r.meta.actor_id, r.meta.actor_role)
         for r in recorded])
 

@@ -13,6 +13,9 @@ A reader may ask for only some personal fields opened (``opened``): the projecti
 read a candidate's NIK, name and birth date, never the mother's name or address, and
 AES-GCM per value was a sixth of a rebuild. Fields it leaves out stay sealed, except
 those that are not strings (a birth date), which could not hold a sealed value.
+A superseded type (``events.SUPERSEDED_TYPES``) is read into its successor's class; the
+fields its successor seals but it stored in the clear are sealed on reading when the
+reader leaves them sealed, so that a reader sees the same whichever version the log holds.
 """
 
 from collections.abc import Callable
@@ -20,7 +23,14 @@ from typing import Any
 
 import msgspec
 
-from ledger.events import EVENT_TYPES, PERSONAL_FIELDS, Event, EventMeta, PersonalFields
+from ledger.events import (
+    EVENT_TYPES,
+    PERSONAL_FIELDS,
+    SUPERSEDED_TYPES,
+    Event,
+    EventMeta,
+    PersonalFields,
+)
 from ledger.personal_data import Keyring
 
 
@@ -29,9 +39,10 @@ class _Stored(msgspec.Struct, frozen=True):
     data: Any
 
 
+_READABLE = {**EVENT_TYPES, **SUPERSEDED_TYPES}
 _STORED_TYPES = {
     name: msgspec.defstruct(f"Stored_{cls.__name__}", [("meta", EventMeta), ("data", cls)])
-    for name, cls in EVENT_TYPES.items()
+    for name, cls in _READABLE.items()
 }
 _encoder = msgspec.json.Encoder()
 _decoders = {name: msgspec.json.Decoder(stored) for name, stored in _STORED_TYPES.items()}
@@ -57,10 +68,15 @@ def _plain_string(cls: type, path: tuple[str, ...]) -> bool:
 
 
 _STRING_ONLY = frozenset(name for name, paths in PERSONAL_FIELDS.items()
-                         if all(_plain_string(EVENT_TYPES[name], path) for path in paths))
+                         if all(_plain_string(_READABLE[name], path) for path in paths))
 _ALWAYS_OPENED = {name: tuple(path for path in paths
-                              if not _plain_string(EVENT_TYPES[name], path))
+                              if not _plain_string(_READABLE[name], path))
                   for name, paths in PERSONAL_FIELDS.items()}
+_CURRENT = {name: cls.TYPE for name, cls in SUPERSEDED_TYPES.items()}
+_CLEAR_IN_LOG = {name: tuple(path for path in PERSONAL_FIELDS.get(current, ())
+                             if path not in PERSONAL_FIELDS.get(name, ()))
+                 for name, current in _CURRENT.items()}
+"""Per superseded type, the fields its successor seals that it stored in the clear."""
 
 
 class EventCodec:
@@ -88,27 +104,37 @@ class EventCodec:
         (and any that is not a string)."""
         if type_name not in _decoders:
             raise ValueError(f"unknown event type {type_name!r} in the log")
-        paths = PERSONAL_FIELDS.get(type_name)
-        if paths is not None and opened is not PERSONAL_FIELDS:
-            wanted = opened.get(type_name, ())
-            paths = tuple(p for p in paths if p in wanted or p in _ALWAYS_OPENED[type_name])
-        if not paths:
+        paths, to_seal = PERSONAL_FIELDS.get(type_name), ()
+        if opened is not PERSONAL_FIELDS:
+            wanted = opened.get(_CURRENT.get(type_name, type_name), ())
+            if paths is not None:
+                paths = tuple(p for p in paths if p in wanted or p in _ALWAYS_OPENED[type_name])
+            to_seal = tuple(p for p in _CLEAR_IN_LOG.get(type_name, ()) if p not in wanted)
+        if not paths and not to_seal:
             stored = _decoders[type_name].decode(state)
             return stored.data, stored.meta
-        if type_name in _STRING_ONLY:
+        if type_name in _STRING_ONLY or paths is None:
             stored = _decoders[type_name].decode(state)
-            for path in paths:
-                _open_in_place(stored.data, path, self._keyring.unseal)
+            for path, change in _changes(paths, to_seal, self._keyring):
+                _open_in_place(stored.data, path, change)
             return stored.data, stored.meta
         raw = _raw_decoder.decode(state)
-        data, unseal = raw["data"], self._keyring.unseal
-        for path in paths:
+        data = raw["data"]
+        for path, change in _changes(paths, to_seal, self._keyring):
             if len(path) > 1:
-                _replace(data, path, unseal)
+                _replace(data, path, change)
             elif value := data.get(path[0]):
-                data[path[0]] = unseal(value)
+                data[path[0]] = change(value)
         stored = msgspec.convert(raw, _STORED_TYPES[type_name])
         return stored.data, stored.meta
+
+
+def _changes(opened: tuple[tuple[str, ...], ...] | None, sealed: tuple[tuple[str, ...], ...],
+             keyring: Keyring) -> list[tuple[tuple[str, ...], Callable[[str], str]]]:
+    """What decoding does to each path: open what the log sealed, seal what a superseded
+    type left in the clear."""
+    return ([(path, keyring.unseal) for path in opened or ()]
+            + [(path, keyring.seal) for path in sealed])
 
 
 def _replace(node: Any, path: tuple[str, ...], change: Callable[[str], str]) -> None:

@@ -279,7 +279,7 @@ class ReferenceUsed(Event, frozen=True, kw_only=True):
 
 
 class ClaimReported(Event, frozen=True, kw_only=True):
-    TYPE = "claim.reported.v1"
+    TYPE = "claim.reported.v2"
     claim_id: str
     program_id: str
     participant_id: str
@@ -295,14 +295,14 @@ class ClaimReported(Event, frozen=True, kw_only=True):
 
 
 class DocumentReceived(Event, frozen=True, kw_only=True):
-    TYPE = "claim.document_received.v1"
+    TYPE = "claim.document_received.v2"
     document: str
     received_on: date
     reference: str
 
 
 class HeirRecorded(Event, frozen=True, kw_only=True):
-    TYPE = "claim.heir_recorded.v1"
+    TYPE = "claim.heir_recorded.v2"
     name: str
     relation: str
     evidence: str
@@ -341,7 +341,7 @@ class ClaimApproved(Event, frozen=True, kw_only=True):
 
 
 class ClaimRejected(Event, frozen=True, kw_only=True):
-    TYPE = "claim.rejected.v1"
+    TYPE = "claim.rejected.v2"
     rejected_on: date
     reason_code: str
     detail: str
@@ -349,7 +349,7 @@ class ClaimRejected(Event, frozen=True, kw_only=True):
 
 
 class PayoutRecorded(Event, frozen=True, kw_only=True):
-    TYPE = "claim.payout_recorded.v1"
+    TYPE = "claim.payout_recorded.v2"
     payout_ref: str
     payee_name: str
     relation: str
@@ -404,6 +404,20 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
+SUPERSEDED_TYPES: dict[str, type[Event]] = {
+    "claim.reported.v1": ClaimReported,
+    "claim.document_received.v1": DocumentReceived,
+    "claim.heir_recorded.v1": HeirRecorded,
+    "claim.rejected.v1": ClaimRejected,
+    "claim.payout_recorded.v1": PayoutRecorded,
+}
+"""Type names a log may still hold that the ledger no longer writes, and the class each is
+read into. Their payloads are the same as their successors'; what changed is what the
+log stores sealed. v1 kept a claim's free text in the clear: its circumstances (health
+details), its documents' references (a death certificate's number), its heirs' evidence
+(a family card's number), a rejection's detail and a payout's override reason, where an
+officer may name anyone; v2 seals them. The log is append-only, so the old events stay."""
+
 PersonalFields = dict[str, tuple[tuple[str, ...], ...]]
 """Personal-data fields by event type, as paths into the payload."""
 
@@ -412,9 +426,15 @@ PERSONAL_FIELDS: PersonalFields = {
                               ("address",)),
     CandidateCorrected.TYPE: (("full_name",), ("birth_date",), ("mother_name",), ("address",)),
     BillIssued.TYPE: (("lines", "*", "nik"),),
-    ClaimReported.TYPE: (("reporter_name",),),
-    HeirRecorded.TYPE: (("name",),),
-    PayoutRecorded.TYPE: (("payee_name",),),
+    ClaimReported.TYPE: (("reporter_name",), ("circumstances",)),
+    DocumentReceived.TYPE: (("reference",),),
+    HeirRecorded.TYPE: (("name",), ("evidence",)),
+    ClaimRejected.TYPE: (("detail",),),
+    PayoutRecorded.TYPE: (("payee_name",), ("override_reason",)),
+    # As the superseded types stored them.
+    "claim.reported.v1": (("reporter_name",),),
+    "claim.heir_recorded.v1": (("name",),),
+    "claim.payout_recorded.v1": (("payee_name",),),
 }
 """Where each type holds personal data (UU PDP 27/2022), as paths into its payload
 (``*`` is every item of a list). The log stores these values sealed

@@ -27,13 +27,16 @@ CHUNK = 5000
 class Recorded(NamedTuple):
     """An event as the log holds it. ``position`` is its place in the global order
     (None when read from a single stream, where the library does not return it). Its
-    personal fields are opened, save those its reader left sealed (``read_log``)."""
+    personal fields are opened, save those its reader left sealed (``read_log``).
+    ``type_name`` is the type the log holds it under: the event's own ``TYPE``, or a
+    superseded name read into the same class (``events.SUPERSEDED_TYPES``)."""
 
     position: int | None
     stream_id: UUID
     version: int
     event: Event
     meta: EventMeta
+    type_name: str
 
 
 class StreamWrite(NamedTuple):
@@ -155,4 +158,4 @@ class EventStore:
     def _recorded(self, position: int | None, stream_id: UUID, version: int, type_name: str,
                   state: bytes, opened: PersonalFields = PERSONAL_FIELDS) -> Recorded:
         event, meta = self._codec.decode(type_name, state, opened)
-        return Recorded(position, stream_id, version, event, meta)
+        return Recorded(position, stream_id, version, event, meta, type_name)

@@ -3,9 +3,11 @@
 Owns ``claim_summary`` (one row per claim, holding the claim as ``ledger.claim``
 folds it, so documents still missing, the due day and the late penalty come
 from the code that decides them) and ``claim_stages`` (one row per event: the
-stage, its business date, when it was recorded and by whom). The names a claim
-holds (reporter, heirs, payees) stay sealed in the stored claim, as in the log:
-``opened_state`` opens them for showing.
+stage, its business date, when it was recorded and by whom). The personal data a
+claim holds (the names of its reporter, heirs and payees; its circumstances, the
+heirs' evidence, a rejection's detail, a payout's override reason) stays sealed in the
+stored claim, as in the log: ``opened_state`` opens it for showing. A stage's detail
+names no document reference nor evidence, which only the claim itself shows.
 """
 
 from collections.abc import Sequence
@@ -74,14 +76,20 @@ def decode_state(row: dict) -> Claim:
 
 
 def opened_state(row: dict, keyring: Keyring) -> Claim:
-    """The claim a row holds, with its names opened (``events.PERSONAL_FIELDS``)."""
+    """The claim a row holds, its personal data opened (``events.PERSONAL_FIELDS``)."""
     state, unseal = decode_state(row), keyring.unseal
     replace = msgspec.structs.replace
+    reported, rejected = state.reported, state.rejected
     return replace(
-        state, reported=replace(state.reported,
-                                reporter_name=unseal(state.reported.reporter_name)),
-        heirs=[replace(heir, name=unseal(heir.name)) for heir in state.heirs],
-        payouts=[replace(payout, payee_name=unseal(payout.payee_name))
+        state,
+        reported=replace(reported, reporter_name=unseal(reported.reporter_name),
+                         circumstances=unseal(reported.circumstances)),
+        heirs=[replace(heir, name=unseal(heir.name), evidence=unseal(heir.evidence))
+               for heir in state.heirs],
+        rejected=rejected and replace(rejected, detail=unseal(rejected.detail)),
+        payouts=[replace(payout, payee_name=unseal(payout.payee_name),
+                         override_reason=payout.override_reason
+                         and unseal(payout.override_reason))
                  for payout in state.payouts])
 
 
@@ -137,9 +145,9 @@ def _describe(event: Event) -> str:
             return (f"{event.benefit} {'death' if event.fatal else 'accident'} on "
                     f"{event.incident_date}, reported by {event.reporter_relation}")
         case DocumentReceived():
-            return f"{event.document} ({event.reference})"
+            return f"{event.document} received"
         case HeirRecorded():
-            return f"heir: {event.relation} ({event.evidence})"
+            return f"heir: {event.relation}"
         case ClaimAssessed():
             verdict = "eligible" if event.eligible else f"ineligible: {event.failed_rule}"
             total = sum(line.amount_idr for line in event.lines)

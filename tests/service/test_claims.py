@@ -6,6 +6,7 @@ from uuid import UUID
 
 import msgspec
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from ledger import claim
 from ledger.bill import GenerateBill, RecordPayment
@@ -241,3 +242,90 @@ def test_a_member_enrolled_again_after_a_lapse_is_covered_from_the_new_enrollmen
 
     assert october.billed_idr == 16_800  # only the member enrolled again is billed
     assert (assessed.assessment.eligible, assessed.assessment.failed_rule) == (True, None)
+
+
+FREE_TEXT = ("Gunawan", "7174010101240007", "AKTA-7174-0099", "stroke at the market")
+
+
+def every_text_in(system, table: str) -> str:
+    with system.storage.db.snapshot() as tx:
+        return "\n".join(str(row) for row in tx.fetchall(f"SELECT * FROM {table}"))
+
+
+def test_a_claims_free_text_is_sealed_in_the_log_and_the_read_model(system, members):
+    # Given a death reported with its circumstances, a document with its number, an heir
+    # with her family card, and a payout to a sibling over her, with the officer's reason
+    claim_id = system.claims.report(PROGRAM, UUID(members[0]), ReportClaim(
+        benefit="JKM", incident_date=date(2024, 5, 20), reported_on=date(2024, 5, 20),
+        reporter_name="Hasan Mokodompit", reporter_relation="spouse",
+        circumstances="stroke at the market"), OFFICER).reported.claim_id
+    system.claims.receive_document(PROGRAM, claim_id, ReceiveDocument(
+        document="death_certificate", received_on=date(2024, 5, 21),
+        reference="AKTA-7174-0099"), OFFICER)
+    system.claims.record_heir(PROGRAM, claim_id, RecordHeir(
+        name="Hasan Mokodompit", relation="spouse", evidence="KK 7174010101240007",
+        recorded_on=date(2024, 5, 21)), OFFICER)
+    system.claims.record_heir(PROGRAM, claim_id, RecordHeir(
+        name="Rahmat", relation="sibling", evidence="KK 7174010101240007",
+        recorded_on=date(2024, 5, 21)), OFFICER)
+    system.claims.assess(PROGRAM, claim_id, AssessClaim(assessed_on=date(2024, 5, 22)), OFFICER)
+    documents(system, claim_id, date(2024, 5, 23))
+    system.claims.approve(PROGRAM, claim_id, ApproveClaim(approved_on=date(2024, 5, 24)),
+                          OFFICER)
+    system.claims.pay(PROGRAM, claim_id, RecordPayout(
+        payout_ref="TRF-1", payee_name="Rahmat", relation="sibling", component="funeral",
+        amount_idr=10_000_000, paid_on=date(2024, 5, 27),
+        override_reason="Gunawan, the spouse's guardian, asked it"), OFFICER)
+
+    # When the projections catch up and the log and the claims read model are read raw
+    system.projections.catch_up()
+    with system.storage.db.snapshot() as tx:
+        stored = "\n".join(bytes(row["state"]).decode() for row in tx.fetchall(
+            "SELECT state FROM stored_events"))
+    read_model = every_text_in(system, "claim_summary") + every_text_in(system, "claim_stages")
+
+    # Then none of the free text is there in the clear...
+    assert not [text for text in FREE_TEXT if text in stored + read_model]
+    # ...while the claim, read through the ledger, holds it whole
+    whole = system.claims.claim(PROGRAM, claim_id)
+    assert whole.reported.circumstances == "stroke at the market"
+    assert whole.heirs[0].evidence == "KK 7174010101240007"
+    assert whole.payouts[0].override_reason == "Gunawan, the spouse's guardian, asked it"
+
+
+def test_a_claim_an_older_ledger_stored_in_the_clear_is_projected_sealed(system, members):
+    # Given a claim reported and an heir recorded by a ledger before the v2 claim events,
+    # their free text in the clear in the log
+    stream = claim.stream_id(PROGRAM, "JKK-OLD-1")
+    meta = {"actor_id": "claims-1", "actor_role": "claims_officer",
+            "recorded_at": "2024-05-20T08:00:00Z", "command_id": None}
+    reported = {"claim_id": "JKK-OLD-1", "program_id": PROGRAM, "participant_id": members[1],
+                "benefit": "JKK", "fatal": False, "incident_date": "2024-05-20",
+                "reported_on": "2024-05-20",
+                "reporter_name": system.keyring.seal("Hasan Mokodompit"),
+                "reporter_relation": "self", "circumstances": "stroke at the market",
+                "traffic_accident": False}
+    heir = {"name": system.keyring.seal("Hasan Mokodompit"), "relation": "spouse",
+            "evidence": "KK 7174010101240007", "recorded_on": "2024-05-21"}
+    system.storage.recorder.insert_events([
+        StoredEvent(originator_id=stream, originator_version=version, topic=topic,
+                    state=msgspec.json.encode({"meta": meta, "data": data}))
+        for version, topic, data in ((1, "claim.reported.v1", reported),
+                                     (2, "claim.heir_recorded.v1", heir))])
+
+    # When the claims read model catches up, and when it is rebuilt
+    system.projections.catch_up()
+    caught_up = every_text_in(system, "claim_summary") + every_text_in(system, "claim_stages")
+    system.projections.rebuild("claims")
+    rebuilt = every_text_in(system, "claim_summary") + every_text_in(system, "claim_stages")
+
+    # Then the read model holds the free text sealed, as it holds a v2 claim's
+    assert "stroke at the market" not in caught_up + rebuilt
+    assert "7174010101240007" not in caught_up + rebuilt
+    assert caught_up == rebuilt
+    # and the claim reads whole, its history under the types the log holds
+    whole = system.claims.claim(PROGRAM, "JKK-OLD-1")
+    assert whole.reported.circumstances == "stroke at the market"
+    assert whole.heirs[0].evidence == "KK 7174010101240007"
+    assert [r.type_name for r in system.store.read(stream)] == [
+        "claim.reported.v1", "claim.heir_recorded.v1"]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ledger.bill import LINE_FLAGS
 from ledger.claim import DOCUMENTS
-from ledger.events import EVENT_TYPES, PERSONAL_FIELDS, EventMeta
+from ledger.events import EVENT_TYPES, PERSONAL_FIELDS, SUPERSEDED_TYPES, EventMeta
 from ledger.verification import REASON_CODES
 
 DOC = (Path(__file__).parents[2] / "docs" / "events.md").read_text(encoding="utf-8")
@@ -20,7 +20,17 @@ def documented_sections() -> dict[str, list[str]]:
 
 
 def test_every_event_type_is_documented_and_nothing_else():
-    assert set(documented_sections()) == set(EVENT_TYPES)
+    assert set(documented_sections()) == set(EVENT_TYPES) | set(SUPERSEDED_TYPES)
+
+
+def test_a_superseded_type_is_documented_as_its_successor_with_what_it_left_clear():
+    superseded = DOC.split("## Superseded types")[1].split("\n## ")[0]
+    for name, cls in SUPERSEDED_TYPES.items():
+        section = superseded.split(f"### `{name}`\n")[1].split("\n\n")[0].strip()
+        clear = ", ".join(f"`{'.'.join(path)}`" for path in PERSONAL_FIELDS[cls.TYPE]
+                          if path not in PERSONAL_FIELDS.get(name, ()))
+        assert section == f"The fields of `{cls.TYPE}`, with {clear} in the clear.", name
+        assert name.rsplit(".", 1)[0] == cls.TYPE.rsplit(".", 1)[0]
 
 
 def test_each_documented_table_lists_exactly_the_fields_of_the_event():
@@ -48,7 +58,7 @@ def test_every_bill_line_flag_is_documented_with_its_meaning():
 
 
 def test_type_names_are_versioned_and_not_module_paths():
-    for name in EVENT_TYPES:
+    for name in [*EVENT_TYPES, *SUPERSEDED_TYPES]:
         assert re.fullmatch(r"[a-z]+\.[a-z_]+\.v\d+", name), name
     assert all(":" not in name and "ledger" not in name for name in EVENT_TYPES)
 

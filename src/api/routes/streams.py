@@ -36,7 +36,7 @@ class HistoryEntry(msgspec.Struct, kw_only=True):
 def history_entry(recorded: Recorded) -> HistoryEntry:
     data = shown_payload(msgspec.to_builtins(recorded.event))
     meta = recorded.meta
-    return HistoryEntry(version=recorded.version, type=recorded.event.TYPE,
+    return HistoryEntry(version=recorded.version, type=recorded.type_name,
                         business_date=business_date(recorded.event),
                         recorded_at=meta.recorded_at, actor_id=meta.actor_id,
                         actor_role=meta.actor_role, command_id=meta.command_id, data=data)
