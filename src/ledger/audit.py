@@ -17,6 +17,7 @@ from typing import NamedTuple, TextIO
 from uuid import UUID
 
 from ledger import chain
+from ledger.events import KpjTaken
 from ledger.storage import Database
 
 
@@ -101,10 +102,12 @@ def verify_digest(db: Database, kept: dict) -> Verdict:
 
 
 def export(db: Database, out: TextIO, *, streams: set[UUID] | None = None) -> int:
-    """Write the log (or the events of ``streams``) as JSON Lines; return the count."""
+    """Write the log (or the events of ``streams``, and the KPJ streams their participants
+    took) as JSON Lines; return the count."""
     written = 0
     for link in links(db):
-        if streams is not None and link.stream_id not in streams:
+        if streams is not None and link.stream_id not in streams and not _taken_by(link,
+                                                                                   streams):
             continue
         stored = json.loads(link.state)
         out.write(json.dumps({
@@ -116,6 +119,14 @@ def export(db: Database, out: TextIO, *, streams: set[UUID] | None = None) -> in
             "hash": (link.stored_hash or b"").hex()}, ensure_ascii=False) + "\n")
         written += 1
     return written
+
+
+def _taken_by(link: Link, participants: set[UUID]) -> bool:
+    """Whether ``link`` is a KPJ taken by one of ``participants``. A KPJ's stream names no
+    program, and the read models know only a member's current KPJ, not one held before a
+    lapse and an enrollment under another: the event itself names who took it."""
+    return (link.type_name == KpjTaken.TYPE
+            and UUID(json.loads(link.state)["data"]["participant_id"]) in participants)
 
 
 def links(db: Database, *, upto: int | None = None) -> Iterator[Link]:

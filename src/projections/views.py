@@ -11,7 +11,6 @@ from uuid import UUID
 from ledger import periods
 from ledger.bill import RosterEntry
 from ledger.contributions import reference_stream_id
-from ledger.participant import kpj_stream_id
 from ledger.storage import Database
 from projections.contributions import LINE_NIK_MASKED
 from projections.participants import STATUSES
@@ -257,10 +256,9 @@ def paid_months_of(db: Database, participant_id: str) -> dict[str, date]:
 
 
 def program_streams(db: Database, program_id: str) -> set[UUID]:
-    """Every stream of a program: the program, its participants and their KPJs, bills,
+    """Every stream of a program that names it: the program, its participants, bills,
     payment and refund references, and claims (for exporting one program's part of the
-    log). A KPJ a lapsed member held before being enrolled again under another is not
-    among them: the read models keep only the current one."""
+    log, which adds the KPJ streams its participants took: ``ledger.audit.export``)."""
     key = {"program_id": program_id}
     with db.snapshot() as tx:
         ids = [row["id"] for row in tx.fetchall(
@@ -269,12 +267,8 @@ def program_streams(db: Database, program_id: str) -> set[UUID]:
             "WHERE program_id = :program_id "
             "UNION ALL SELECT stream_id FROM bill_summary WHERE program_id = :program_id "
             "UNION ALL SELECT stream_id FROM claim_summary WHERE program_id = :program_id", key)]
-        kpjs = [row["kpj"] for row in tx.fetchall(
-            "SELECT kpj FROM participant_status WHERE program_id = :program_id "
-            "AND kpj IS NOT NULL", key)]
         references = [row["ref"] for row in tx.fetchall(
             "SELECT payment_ref AS ref FROM bill_payments WHERE program_id = :program_id "
             "UNION ALL SELECT refund_ref FROM bill_refunds WHERE program_id = :program_id", key)]
     return ({UUID(str(i)) for i in ids}
-            | {kpj_stream_id(program_id, kpj) for kpj in kpjs}
             | {reference_stream_id(program_id, ref) for ref in references})

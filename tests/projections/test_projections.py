@@ -1,13 +1,17 @@
 """Projections: caught up exactly once, and a rebuild equals the incremental build."""
 
+import io
+import json
 from datetime import UTC, date, datetime
+from uuid import UUID
 
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.events import MismatchReason
+from ledger import audit, program
+from ledger.events import MismatchReason, ParticipantLapsed
 from ledger.participant import (
     CorrectCandidate,
     Enroll,
@@ -148,16 +152,34 @@ def test_quota_use_counts_follow_each_participant_through_its_statuses(system):
     assert backlog["by_reason"] == [{"reason": "nik_not_found", "participants": 1}]
 
 
-def test_a_programs_export_holds_the_streams_of_its_kpjs(system):
-    # Given a member enrolled with her KPJ
+def test_a_programs_export_holds_every_kpj_its_members_took(system):
+    # Given a member enrolled with a KPJ, lapsed, and enrolled again under another, and a
+    # member of another program
     pid = system.ledger.submit_batch(PROGRAM, [candidate(1)], CLERK)[0].participant_id
     system.ledger.verify_batch(PROGRAM, [pid], REGISTRY, CLERK)
     system.ledger.enroll(PROGRAM, pid, Enroll(kpj="24012345601", coverage_start=date(2024, 3, 1),
                                               batch="tahap-1"), CLERK)
+    system.ledger.record_lapses(PROGRAM, [(pid, ParticipantLapsed(
+        lapsed_from="2024-04", lapsed_on=date(2024, 5, 16), unpaid_periods=["2024-04"],
+        coverage_rule_version="coverage/2015-07"))], CLERK)
+    system.ledger.enroll(PROGRAM, pid, Enroll(kpj="24012345602", coverage_start=date(2024, 6, 1),
+                                              batch="tahap-2"), CLERK)
+    system.ledger.open_program(msgspec.convert({**msgspec.to_builtins(KOTAMOBAGU_OPENED),
+                                                "program_id": "kotamobagu-2025"},
+                                               type=OpenProgram), CLERK)
+    other = system.ledger.submit_batch("kotamobagu-2025", [candidate(2)], CLERK)[0]
+    system.ledger.verify_batch("kotamobagu-2025", [other.participant_id], REGISTRY, CLERK)
+    system.ledger.enroll("kotamobagu-2025", other.participant_id, Enroll(
+        kpj="24012345603", coverage_start=date(2024, 3, 1), batch="tahap-1"), CLERK)
     system.projections.catch_up()
 
-    # When the streams of the program's part of the log are listed
-    streams = views.program_streams(system.storage.db, PROGRAM)
+    # When the program's part of the log is exported
+    out = io.StringIO()
+    audit.export(system.storage.db, out,
+                 streams=views.program_streams(system.storage.db, PROGRAM))
 
-    # Then its KPJ's stream is among them, with the program's and the member's
-    assert {kpj_stream_id(PROGRAM, "24012345601"), pid} <= streams
+    # Then both of her KPJs' streams are in it, with hers and the program's, and the other
+    # program's member's KPJ is not
+    exported = {UUID(json.loads(line)["stream_id"]) for line in out.getvalue().splitlines()}
+    assert {kpj_stream_id(PROGRAM, "24012345601"), kpj_stream_id(PROGRAM, "24012345602"),
+            pid, program.stream_id(PROGRAM)} == exported
