@@ -18,6 +18,7 @@ right to create tables in the schema, and they go with the connection, so a cras
 rebuild leaves nothing behind.
 """
 
+import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -108,7 +109,9 @@ class ProjectionRunner:
         with self._db.session() as session, collecting_less():
             live, shadow = _create_shadows(session, tables)
             replayed = position = 0
-            for batch in self._batches(position):  # while the service goes on appending
+            # While the service goes on appending; the next batch is read and decoded
+            # while this one is written.
+            for batch in _read_ahead(self._batches(position)):
                 with session.transaction() as tx:
                     _apply(tx, chosen, batch)
                 position, replayed = batch[-1].position, replayed + len(batch)
@@ -236,6 +239,42 @@ def _union(fields: Iterable[PersonalFields]) -> PersonalFields:
         for type_name, paths in each.items():
             union.setdefault(type_name, set()).update(paths)
     return {type_name: tuple(sorted(paths)) for type_name, paths in union.items()}
+
+
+def _read_ahead(batches: Iterator[list[Recorded]]) -> Iterator[list[Recorded]]:
+    """``batches``, each read one ahead in a thread of its own: the log's query and the
+    projections' writes wait for the database without the GIL, so each overlaps with the
+    other side's Python. The reader stops at the first batch not taken (an error on
+    either side)."""
+    ahead: queue.Queue = queue.Queue(maxsize=1)
+    done = object()
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                ahead.put(batch)
+                if stop.is_set():
+                    return
+            ahead.put(done)
+        except BaseException as error:  # raised again in the caller's thread
+            ahead.put(error)
+
+    reader = threading.Thread(target=read, name="rebuild-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while (item := ahead.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # let a reader blocked on a full queue see the stop
+            try:
+                ahead.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        reader.join()
 
 
 def _apply(tx: Tx, projections: Sequence[Projection], batch: Sequence[Recorded]) -> None:
