@@ -1,5 +1,6 @@
 """What every benchmark here shares: a throwaway PostgreSQL database, a fresh child
-process per measurement (so peak RSS is its own), and the server option."""
+process per measurement (so peak RSS is its own), the server option, and the CPU time
+a local PostgreSQL server spent."""
 
 import argparse
 import multiprocessing
@@ -80,3 +81,22 @@ def _logging_to_stderr(target, *args):
 
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def server_cpu_s() -> float | None:
+    """CPU seconds the PostgreSQL server on this machine has used so far: every ``postgres``
+    process's own, and its reaped children's (the postmaster's count holds the backends
+    that have exited). None when no server runs here (a remote ``--database-url``). The
+    difference over a measurement is the server's share of it, on a machine doing nothing
+    else."""
+    tick, total, found = os.sysconf("SC_CLK_TCK"), 0, False
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                name, _, rest = stat.read().partition(" (")[2].partition(") ")
+        except OSError:  # it exited meanwhile
+            continue
+        if name == "postgres":
+            fields = rest.split()
+            total, found = total + sum(int(f) for f in fields[11:15]), True
+    return round(total / tick, 2) if found else None
