@@ -5,7 +5,8 @@
     ledger claim report|document|heir|assess|approve|reject|pay|close|reopen|show
                                                                  (ledger/cli_claims.py)
     ledger report budget|findings|claims | projections rebuild|status|run|checkpoint
-    ledger bench import|contributions|audit|http | audit verify|digest|export  (cli_audit.py)
+    ledger bench import|contributions|audit|http|http-floor
+    ledger audit verify|digest|export                            (ledger/cli_audit.py)
     ledger keys new|rotate|show                                  (ledger/cli_keys.py)
     ledger token create|list|revoke                              (ledger/cli_tokens.py)
 
@@ -228,6 +229,8 @@ BENCHMARKS = {
     "audit": ("audit.py", "a million-event log read, verified, rebuilt, and reported as of"),
     "http": ("http_load.py", "concurrent clients' commands and queries against the API, "
                              "beside the same mix in process"),
+    "http-floor": ("http_floor.py", "the least an event-sourced command does, over the API's "
+                                    "HTTP stack and the same clients: this machine's floor"),
 }
 
 
