@@ -52,6 +52,7 @@ _decoder = msgspec.json.Decoder(Claim)
 class ClaimsProjection:
     name = "claims"
     tables = ("claim_summary", "claim_stages")
+    indexed_for_readers: tuple[str, ...] = ("claim_summary", "claim_stages")
     personal_fields: PersonalFields = {}
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:

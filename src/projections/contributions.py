@@ -51,6 +51,7 @@ class ContributionsProjection:
     name = "contributions"
     tables = ("bill_summary", "bill_payments", "bill_refunds", "contribution_months",
               "member_months", "program_months", "program_funding")
+    indexed_for_readers: tuple[str, ...] = ()
     personal_fields: PersonalFields = {BillIssued.TYPE: (("lines", "*", "nik"),)}
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:

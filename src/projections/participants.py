@@ -48,6 +48,7 @@ _REASON_EVENTS = (VerificationRecorded, CandidateSubmitted, CandidateCorrected,
 class ParticipantsProjection:
     name = "participants"
     tables = ("participant_status", "participant_reasons", "program_cohort_status")
+    indexed_for_readers: tuple[str, ...] = ("participant_status", "participant_reasons")
     personal_fields: PersonalFields = {
         CandidateSubmitted.TYPE: (("nik",), ("full_name",), ("birth_date",)),
         CandidateCorrected.TYPE: (("full_name",), ("birth_date",)),

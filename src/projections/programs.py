@@ -25,6 +25,7 @@ SUMMARY_COLUMNS = (
 class ProgramsProjection:
     name = "programs"
     tables = ("program_summary", "program_budget", "program_cohort_quota")
+    indexed_for_readers: tuple[str, ...] = ()
     personal_fields: PersonalFields = {}
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:

@@ -364,6 +364,36 @@ def test_a_rebuild_that_finds_the_read_models_whole_rewrites_no_row(pg_url, tmp_
         assert row_identities(system) == before
 
 
+def test_a_rebuilds_shadows_keep_keys_but_not_the_indexes_only_readers_use(pg_url, tmp_path):
+    # PostgreSQL only: there another session sees the rebuild's TEMP tables in the catalog.
+    with open_system(Settings(database_url=pg_url, data_dir=tmp_path)) as system:
+        # Given a program's year, its read models caught up
+        a_year(system, PROGRAM)
+        live = indexes_of(system, "participant_status", "p")
+        seen_during = []
+
+        # When every read model is rebuilt, its shadows looked at between batches
+        rebuild_watched(system, lambda reads, batch: seen_during.append(
+            indexes_of(system, "participant_status", "t")))
+
+        # Then the shadow of the participants' status had its key only, the live table
+        # had the readers' indexes (by NIK hash, status, village, cohort) before and after
+        assert seen_during and all(seen == {"participant_status_pkey"} for seen in seen_during)
+        assert {"participant_status_pkey", "participant_status_nik_hash_idx",
+                "participant_status_program_status_idx"} <= live
+        assert indexes_of(system, "participant_status", "p") == live
+
+
+def indexes_of(system, table: str, persistence: str) -> set[str]:
+    """The indexes of the tables named ``table``: live (``p``) or any session's TEMP (``t``)."""
+    with system.storage.db.snapshot() as tx:
+        return {row["name"] for row in tx.fetchall(
+            "SELECT x.relname AS name FROM pg_class t JOIN pg_index i ON i.indrelid = t.oid "
+            "JOIN pg_class x ON x.oid = i.indexrelid "
+            "WHERE t.relname = :table AND t.relpersistence = :persistence",
+            {"table": table, "persistence": persistence})}
+
+
 def row_identities(system) -> dict[str, list[str]]:
     with system.storage.db.snapshot() as tx:
         return {table: sorted(row["at"] for row in tx.fetchall(
