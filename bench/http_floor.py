@@ -36,7 +36,6 @@ import json
 import random
 import subprocess
 import sys
-import threading
 import time
 from uuid import UUID, uuid4
 
@@ -44,7 +43,7 @@ import msgspec
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from http_load import _cpu_s, _latency, _stop, _wait_healthy
+from http_load import _cpu_s, _latency, _stop, _wait_healthy, in_threads
 from scratch import add_server_option, in_child, scratch_database
 
 STREAMS = 5_000
@@ -175,26 +174,16 @@ def _run(clients: int, duration: float, warmup: float, streams: list[UUID], send
     start = time.perf_counter() + warmup
     end = start + duration
     samples: list[list[tuple[str, float]]] = [[] for _ in range(clients)]
-    failures: list[BaseException] = []
 
     def client(number: int) -> None:
         chooser = random.Random(number)
-        try:
-            while (began := time.perf_counter()) < end:
-                kind = "read" if chooser.random() < READ_SHARE else "append"
-                send(number, kind, chooser.choice(streams))
-                if began >= start:
-                    samples[number].append((kind, time.perf_counter() - began))
-        except BaseException as error:  # surfaces in the main thread, not lost in this one
-            failures.append(error)
+        while (began := time.perf_counter()) < end:
+            kind = "read" if chooser.random() < READ_SHARE else "append"
+            send(number, kind, chooser.choice(streams))
+            if began >= start:
+                samples[number].append((kind, time.perf_counter() - began))
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
+    in_threads(client, clients)
     every = [s for mine in samples for s in mine]
     return {"requests": _latency([took * 1000 for _, took in every], duration),
             "by_kind": {kind: _latency([took * 1000 for k, took in every if k == kind],

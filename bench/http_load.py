@@ -47,6 +47,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -394,30 +395,40 @@ def _run_clients(workloads: list[Workload], send, duration: float, warmup: float
     start = time.perf_counter() + warmup
     end = start + duration
     samples: list[list[tuple[str, int, float]]] = [[] for _ in workloads]
-    failures: list[BaseException] = []
 
     def client(number: int) -> None:
         workload, mine = workloads[number], samples[number]
+        while (began := time.perf_counter()) < end:
+            kind, op = workload.next()
+            status, lines = send(number, kind, op)
+            took = time.perf_counter() - began
+            if lines is not None:
+                workload.assessed(op[1], lines)
+            if began >= start:
+                mine.append((kind, status, took))
+
+    in_threads(client, len(workloads))
+    return _figures([s for mine in samples for s in mine], duration)
+
+
+def in_threads(work: Callable[[int], None], count: int) -> None:
+    """``work(n)`` for each n below ``count``, each in a thread of its own, until all
+    end; the first error any of them raised is raised here, not lost in its thread."""
+    failures: list[BaseException] = []
+
+    def run(number: int) -> None:
         try:
-            while (began := time.perf_counter()) < end:
-                kind, op = workload.next()
-                status, lines = send(number, kind, op)
-                took = time.perf_counter() - began
-                if lines is not None:
-                    workload.assessed(op[1], lines)
-                if began >= start:
-                    mine.append((kind, status, took))
-        except BaseException as error:  # surfaces in the main thread, not lost in this one
+            work(number)
+        except BaseException as error:
             failures.append(error)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(len(workloads))]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     if failures:
         raise failures[0]
-    return _figures([s for mine in samples for s in mine], duration)
 
 
 def _figures(samples: list[tuple[str, int, float]], duration: float) -> dict:
