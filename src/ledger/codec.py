@@ -113,28 +113,26 @@ class EventCodec:
         if not paths and not to_seal:
             stored = _decoders[type_name].decode(state)
             return stored.data, stored.meta
+        # Open what the log sealed; seal what a superseded type left in the clear.
+        unseal, seal = self._keyring.unseal, self._keyring.seal
         if type_name in _STRING_ONLY or paths is None:
             stored = _decoders[type_name].decode(state)
-            for path, change in _changes(paths, to_seal, self._keyring):
-                _open_in_place(stored.data, path, change)
+            for path in paths or ():
+                _open_in_place(stored.data, path, unseal)
+            for path in to_seal:
+                _open_in_place(stored.data, path, seal)
             return stored.data, stored.meta
         raw = _raw_decoder.decode(state)
         data = raw["data"]
-        for path, change in _changes(paths, to_seal, self._keyring):
+        for path in paths:
             if len(path) > 1:
-                _replace(data, path, change)
+                _replace(data, path, unseal)
             elif value := data.get(path[0]):
-                data[path[0]] = change(value)
+                data[path[0]] = unseal(value)
+        for path in to_seal:
+            _replace(data, path, seal)
         stored = msgspec.convert(raw, _STORED_TYPES[type_name])
         return stored.data, stored.meta
-
-
-def _changes(opened: tuple[tuple[str, ...], ...] | None, sealed: tuple[tuple[str, ...], ...],
-             keyring: Keyring) -> list[tuple[tuple[str, ...], Callable[[str], str]]]:
-    """What decoding does to each path: open what the log sealed, seal what a superseded
-    type left in the clear."""
-    return ([(path, keyring.unseal) for path in opened or ()]
-            + [(path, keyring.seal) for path in sealed])
 
 
 def _replace(node: Any, path: tuple[str, ...], change: Callable[[str], str]) -> None:

@@ -357,7 +357,7 @@ def _create_sqlite_shadow(tx: Tx, table: str, indexed: bool) -> None:
         kind, name, sql = row["type"], row["name"], row["sql"]
         if kind == "table":
             tx.execute(sql.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
-        elif indexed or sql.startswith("CREATE UNIQUE"):
+        elif indexed or sql.upper().startswith("CREATE UNIQUE"):
             # An index in the temp schema indexes the temp table of that name.
             tx.execute(sql.replace(f"INDEX {name}", f"INDEX temp.{name}", 1))
 
