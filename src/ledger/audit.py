@@ -124,9 +124,15 @@ def export(db: Database, out: TextIO, *, streams: set[UUID] | None = None) -> in
 def _taken_by(link: Link, participants: set[UUID]) -> bool:
     """Whether ``link`` is a KPJ taken by one of ``participants``. A KPJ's stream names no
     program, and the read models know only a member's current KPJ, not one held before a
-    lapse and an enrollment under another: the event itself names who took it."""
-    return (link.type_name == KpjTaken.TYPE
-            and UUID(json.loads(link.state)["data"]["participant_id"]) in participants)
+    lapse and an enrollment under another: the event itself names who took it. One whose
+    bytes no longer say (altered behind the ledger's back) is not attributed; ``verify``
+    is what names it."""
+    if link.type_name != KpjTaken.TYPE:
+        return False
+    try:
+        return UUID(json.loads(link.state)["data"]["participant_id"]) in participants
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 def links(db: Database, *, upto: int | None = None) -> Iterator[Link]:

@@ -183,3 +183,40 @@ def test_a_programs_export_holds_every_kpj_its_members_took(system):
     exported = {UUID(json.loads(line)["stream_id"]) for line in out.getvalue().splitlines()}
     assert {kpj_stream_id(PROGRAM, "24012345601"), kpj_stream_id(PROGRAM, "24012345602"),
             pid, program.stream_id(PROGRAM)} == exported
+
+
+def test_a_kpj_event_altered_behind_the_ledger_is_left_out_of_a_programs_export(
+        owner_db_url, tmp_path):
+    # Given a member enrolled with her KPJ, and the KPJ's event overwritten with bytes that
+    # are not JSON by an insider around the append-only trigger
+    with open_system(Settings(database_url=owner_db_url, data_dir=tmp_path)) as system:
+        system.ledger.open_program(msgspec.convert(msgspec.to_builtins(KOTAMOBAGU_OPENED),
+                                                   type=OpenProgram), CLERK)
+        pid = system.ledger.submit_batch(PROGRAM, [candidate(1)], CLERK)[0].participant_id
+        system.ledger.verify_batch(PROGRAM, [pid], REGISTRY, CLERK)
+        system.ledger.enroll(PROGRAM, pid, Enroll(
+            kpj="24012345601", coverage_start=date(2024, 3, 1), batch="tahap-1"), CLERK)
+        system.projections.catch_up()
+        kpj_position = system.store.last_position(kpj_stream_id(PROGRAM, "24012345601"))
+        with system.storage.db.transaction() as tx:
+            if system.storage.dialect == "postgresql":
+                tx.execute("SET LOCAL session_replication_role = replica")
+                tx.execute("UPDATE stored_events SET state = 'garbled'::bytea "
+                           "WHERE notification_id = :position", {"position": kpj_position})
+            else:
+                tx.execute("DROP TRIGGER stored_events_no_update")
+                tx.execute("UPDATE stored_events SET state = CAST('garbled' AS BLOB) "
+                           "WHERE rowid = :position", {"position": kpj_position})
+
+        # When the program's part of the log is exported, and the log verified
+        out = io.StringIO()
+        exported = audit.export(system.storage.db, out,
+                                streams=views.program_streams(system.storage.db, PROGRAM))
+        verdict = audit.verify(system.storage.db)
+
+    # Then the export completes without the event it cannot attribute, the member's own
+    # stream in it, and verify names that event's position as the one altered
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert exported == len(lines) and pid in {UUID(line["stream_id"]) for line in lines}
+    assert kpj_position not in [line["position"] for line in lines]
+    assert verdict.failed_position == kpj_position
