@@ -67,16 +67,30 @@ def kept_database(server_url: str, name: str):
 
 
 def in_child(target, *args):
-    """Run ``target`` in a fresh process so its peak RSS is its own."""
+    """Run ``target`` in a fresh process so its peak RSS is its own. Not a pool's worker:
+    those are daemons, which may not start processes (a rebuild's lanes)."""
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        return pool.apply(_logging_to_stderr, (target, *args))
+    results = ctx.SimpleQueue()
+    child = ctx.Process(target=_logging_to_stderr, args=(results, target, *args))
+    child.start()
+    child.join()
+    if results.empty():
+        raise RuntimeError(f"{target.__name__} ended without a result (exit code "
+                           f"{child.exitcode})")
+    failed, value = results.get()
+    if failed:
+        raise value
+    return value
 
 
-def _logging_to_stderr(target, *args):
+def _logging_to_stderr(results, target, *args):
     """``target`` with log lines on stderr: stdout is the benchmark's JSON."""
     log_to_stderr()
-    return target(*args)
+    try:
+        results.put((False, target(*args)))
+    except BaseException as error:
+        results.put((True, error))
+        raise
 
 
 def peak_rss_mb() -> float:

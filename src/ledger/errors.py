@@ -143,6 +143,12 @@ class LogTampered(LedgerError):
     code = "log-tampered"
 
 
+class RebuildUnderWay(LedgerError):
+    """Another rebuild of the read models holds the database's rebuild lock."""
+
+    code = "rebuild-under-way"
+
+
 class StreamNotFound(LedgerError):
     code = "stream-not-found"
 

@@ -418,6 +418,15 @@ details), its documents' references (a death certificate's number), its heirs' e
 (a family card's number), a rejection's detail and a payout's override reason, where an
 officer may name anyone; v2 seals them. The log is append-only, so the old events stay."""
 
+
+
+def type_names(classes: tuple[type[Event], ...]) -> tuple[str, ...]:
+    """Every type name the log may hold an event of these classes under, superseded ones
+    included: what a reader that wants only these events asks the log for."""
+    return tuple(sorted(name for name, cls in {**EVENT_TYPES, **SUPERSEDED_TYPES}.items()
+                        if issubclass(cls, classes)))
+
+
 PersonalFields = dict[str, tuple[tuple[str, ...], ...]]
 """Personal-data fields by event type, as paths into the payload."""
 

@@ -39,8 +39,9 @@ KEY_BYTES = 32
 _NONCE_BYTES = 12
 _CHECK_MESSAGE = b"pekerja-rentan-ledger key fingerprint"
 _NONCE_KEY_LABEL = b"pekerja-rentan-ledger synthetic nonce"
-_OPENED_MAX = 20_000
-"""Values ``unseal`` keeps for ``seal`` at most (see ``_keep_opened``)."""
+_OPENED_GENERATION = 10_000
+"""Values ``unseal`` keeps for ``seal`` (see ``_keep_opened``): the newest up to this
+many, and the generation before them; at most twice as many in all."""
 _OPENED_MAX_CHARS = 200
 """Only values this short are kept: names, NIKs, dates, addresses; never a whole body."""
 _UNSEALED_MAX = 20_000
@@ -65,6 +66,7 @@ class Keyring:
         self._fingerprints["nik_hash_key"] = _fingerprint(nik_hash_key)
         self._nik_hmac = _Hmac(nik_hash_key)
         self._opened: dict[str, str] = {}
+        self._opened_before: dict[str, str] = {}
         self._unsealed: dict[str, str] = {}
 
     @property
@@ -74,7 +76,7 @@ class Keyring:
         return dict(self._fingerprints)
 
     def seal(self, plaintext: str) -> str:
-        known = self._opened.get(plaintext)
+        known = self._opened.get(plaintext) or self._opened_before.get(plaintext)
         if known is not None:
             return known
         value = plaintext.encode()
@@ -139,10 +141,12 @@ class Keyring:
         (participant_status) then pays a lookup per value, not an HMAC and an encryption.
         It is exactly what ``seal`` would compute: the tag proves the bytes were sealed
         with this key, which only ``seal`` does, with the nonce derived from the value
-        (re-encoded here, so the text is the canonical one). Bounded, and emptied when
-        full, which costs only the lookups that would have found something."""
-        if len(self._opened) >= _OPENED_MAX:
-            self._opened.clear()
+        (re-encoded here, so the text is the canonical one). Bounded: when a generation
+        is full the one before it goes, and only the lookups that would have found
+        something pay. Two generations, not one emptied when full: a rebuild opens the
+        next batch while it seals this one, and emptying lost this batch's values."""
+        if len(self._opened) >= _OPENED_GENERATION:
+            self._opened_before, self._opened = self._opened, {}
         self._opened[plaintext] = (self._active_prefix
                                    + binascii.b2a_base64(raw, newline=False).decode())
 

@@ -119,6 +119,13 @@ class Database(Protocol):
         beside the chain hash stored for it, all from one snapshot: the audit's read."""
         ...
 
+    def read_log_part(self, upto: int, type_names: Sequence[str], part: tuple[int, int],
+                      batch_size: int) -> Iterator[list[PositionRow]]:
+        """The stored events up to position ``upto`` whose type is one of ``type_names``
+        and whose stream falls in ``part`` (index, count: streams split by their id), in
+        global order, ``batch_size`` at a time: a rebuild lane's share of the log."""
+        ...
+
     def session(self) -> AbstractContextManager[Session]:
         """A connection outside the pool, closed at the end: for work whose TEMP tables
         must outlast a transaction (a projection rebuild). Holding it while using the

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -82,9 +83,12 @@ class PostgresTx:
 
     def _copy(self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
               ) -> None:
+        # A row's values picked in C, not a list built in Python (itemgetter of one
+        # column gives the value itself, not a tuple).
+        values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
         with self._cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([row[c] for c in columns])
+                copy.write_row(values(row))
 
 
 class PostgresDatabase:
@@ -146,6 +150,27 @@ class PostgresDatabase:
                         f"WHERE e.notification_id > %(after)s{bound} ORDER BY e.notification_id",
                         {"after": after, "upto": upto})
             yield from cur
+
+    def read_log_part(self, upto: int, type_names: Sequence[str], part: tuple[int, int],
+                      batch_size: int) -> Iterator[list[PositionRow]]:
+        # One server-side cursor along the positions' index, binary tuples. Asked for a
+        # few thousand rows at a time with LIMIT, the planner misjudges the part's share
+        # and sorted the whole table for each; a parallel plan would not keep the order.
+        index, count = part
+        with (self._datastore.get_connection() as conn, conn.transaction(),
+              conn.cursor(name="read_log_part", binary=True, row_factory=tuple_row) as cur):
+            conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            conn.execute("SET LOCAL cursor_tuple_fraction = 0.001")
+            cur.execute("SELECT notification_id, originator_id, originator_version, topic, state "
+                        "FROM stored_events WHERE notification_id <= %(upto)s "
+                        "AND topic = ANY(%(types)s) "
+                        "AND get_byte(uuid_send(originator_id), 15) %% %(count)s = %(index)s "
+                        "ORDER BY notification_id",
+                        {"upto": upto, "types": list(type_names), "count": count,
+                         "index": index})
+            while rows := cur.fetchmany(batch_size):
+                yield [(position, stream_id, version, topic, bytes(state))
+                       for position, stream_id, version, topic, state in rows]
 
     @contextmanager
     def session(self) -> Iterator["PostgresSession"]:

@@ -152,6 +152,28 @@ class SQLiteDatabase:
                            bytes(stored) if stored is not None else None)
                 after = rows[-1][0]
 
+    def read_log_part(self, upto: int, type_names: Sequence[str], part: tuple[int, int],
+                      batch_size: int) -> Iterator[list[PositionRow]]:
+        index, count = part
+        after = 0
+        while True:
+            # A page a transaction, none held between them: the rebuild that reads this
+            # writes in between, and the positions up to ``upto`` no longer change.
+            with self._datastore.transaction(commit=False) as cursor:
+                cursor.execute("SELECT rowid, originator_id, originator_version, topic, state "
+                               "FROM stored_events WHERE rowid > ? AND rowid <= ? "
+                               f"AND topic IN ({','.join('?' * len(type_names))}) "
+                               "ORDER BY rowid LIMIT ?",
+                               [after, upto, *type_names, batch_size])
+                rows = cursor.fetchall()
+            if not rows:
+                return
+            # The stream's last byte, as PostgreSQL splits the streams.
+            yield [(position, stream, version, topic, _as_bytes(state))
+                   for position, stream_id, version, topic, state in rows
+                   if (stream := UUID(stream_id)).bytes[15] % count == index]
+            after = rows[-1][0]
+
     @contextmanager
     def session(self) -> Iterator["SQLiteSession"]:
         conn = sqlite3.connect(self._datastore.pool.db_name, uri=True, isolation_level=None,

@@ -8,7 +8,7 @@ refuses a second event at the same (stream, version).
 """
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import NamedTuple
 from uuid import UUID
 
@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger.codec import EventCodec
 from ledger.errors import ConcurrencyConflict
-from ledger.events import PERSONAL_FIELDS, Event, EventMeta, PersonalFields
+from ledger.events import PERSONAL_FIELDS, Event, EventMeta, PersonalFields, type_names
 from ledger.personal_data import Keyring
 from ledger.storage import Storage
 
@@ -107,6 +107,17 @@ class EventStore:
                            opened)
             for n in notifications
         ]
+
+    def read_log_part(self, upto: int, types: tuple[type[Event], ...], part: tuple[int, int],
+                      batch_size: int, opened: PersonalFields = PERSONAL_FIELDS
+                      ) -> Iterator[list[Recorded]]:
+        """The events of ``types`` up to ``upto`` whose streams fall in ``part`` (index,
+        count), in global order, a batch at a time (``Database.read_log_part``): events of
+        other types are never decoded."""
+        for rows in self._db.read_log_part(upto, type_names(types), part, batch_size):
+            if rows:
+                yield [self._recorded(position, stream_id, version, type_name, state, opened)
+                       for position, stream_id, version, type_name, state in rows]
 
     def head(self) -> int:
         """Position of the newest event (0 for an empty log)."""

@@ -4,8 +4,10 @@ Entry points (CLI, HTTP app, benchmarks, tests) call ``open_system`` and
 ``close`` it; nothing is created at import time.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from ledger.claims import Claims
@@ -17,7 +19,7 @@ from ledger.service import Ledger
 from ledger.settings import Settings
 from ledger.storage import Database, Storage, Tx, open_storage
 from ledger.store import EventStore
-from projections import views
+from projections import lanes, views
 from projections.claims import ClaimsProjection
 from projections.contributions import ContributionsProjection
 from projections.participants import ParticipantsProjection
@@ -65,7 +67,8 @@ def open_system(settings: Settings, *, apply_migrations: bool = True) -> System:
         storage.close()
         raise
     store = EventStore(storage, keyring)
-    runner = ProjectionRunner(store, storage.db, read_models(keyring))
+    runner = ProjectionRunner(store, storage.db, read_models(keyring),
+                              reopen=partial(lane_tools, settings))
     ledger = Ledger(store, keyring, snapshots=ProgramSnapshots(storage.db))
 
     def caught_up(read: Callable[[Database, str], T]) -> Callable[[str], T]:
@@ -83,6 +86,14 @@ def open_system(settings: Settings, *, apply_migrations: bool = True) -> System:
     return System(settings=settings, storage=storage, keyring=keyring, store=store,
                   ledger=ledger,
                   contributions=contributions, claims=claims, projections=runner)
+
+
+@contextmanager
+def lane_tools(settings: Settings) -> Iterator[lanes.Tools]:
+    """The log, the database and the projections, opened again in a rebuild lane's own
+    process (``projections.lanes``)."""
+    with open_system(settings, apply_migrations=False) as system:
+        yield system.store, system.storage.db, read_models(system.keyring)
 
 
 def _check_keys(db: Database, keyring: Keyring) -> None:

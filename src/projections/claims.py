@@ -54,6 +54,10 @@ class ClaimsProjection:
     tables = ("claim_summary", "claim_stages")
     indexed_for_readers: tuple[str, ...] = ("claim_summary", "claim_stages")
     personal_fields: PersonalFields = {}
+    event_types = _EVENTS
+    summed_tables: tuple[str, ...] = ()
+    by_stream = False  # few events: not worth a lane per part
+    reads_from: tuple[str, ...] = ()
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:
         relevant = [r for r in batch if isinstance(r.event, _EVENTS)]

@@ -53,6 +53,10 @@ class ParticipantsProjection:
         CandidateSubmitted.TYPE: (("nik",), ("full_name",), ("birth_date",)),
         CandidateCorrected.TYPE: (("full_name",), ("birth_date",)),
     }
+    event_types = _PARTICIPANT_EVENTS
+    by_stream = True  # a participant's rows fold its stream alone; the counts add up
+    summed_tables = ("program_cohort_status",)
+    reads_from: tuple[str, ...] = ()
 
     def __init__(self, keyring: Keyring) -> None:
         self._keyring = keyring
@@ -154,6 +158,9 @@ def _write_reasons(tx: Tx, rows: dict[str, dict], reasons: dict[str, list[tuple[
 
 
 def _write_counts(tx: Tx, before: dict[str, tuple], rows: dict[str, dict]) -> None:
+    """Add the batch's moves to its cohorts' counts: one upsert per cohort, in key order,
+    so that a rebuild's lanes (each a part of the participants, counting into the same
+    rows) take the rows' locks in the same order and never wait for each other in turn."""
     deltas: Counter[tuple[str, str, str]] = Counter()
     for pid, row in rows.items():
         after = (row["program_id"], row["cohort"], row["status"])
@@ -161,17 +168,14 @@ def _write_counts(tx: Tx, before: dict[str, tuple], rows: dict[str, dict]) -> No
             deltas[after] += 1
             if pid in before:
                 deltas[before[pid]] -= 1
-    cohorts = {(program_id, cohort) for program_id, cohort, _ in deltas}
+    cohorts: dict[tuple[str, str], dict] = {}
+    for (program_id, cohort, status), delta in deltas.items():
+        counts = cohorts.setdefault((program_id, cohort), {
+            "program_id": program_id, "cohort": cohort, **dict.fromkeys(STATUSES, 0)})
+        counts[status] += delta
     tx.executemany(
-        "INSERT INTO program_cohort_status (program_id, cohort) VALUES (:program_id, :cohort) "
-        "ON CONFLICT (program_id, cohort) DO NOTHING",
-        [{"program_id": p, "cohort": c} for p, c in sorted(cohorts)],
-    )
-    for status in STATUSES:
-        tx.executemany(
-            f"UPDATE program_cohort_status SET {status} = {status} + :delta "
-            "WHERE program_id = :program_id AND cohort = :cohort",
-            [{"delta": delta, "program_id": p, "cohort": c}
-             for (p, c, s), delta in sorted(deltas.items()) if s == status and delta],
-        )
-
+        f"INSERT INTO program_cohort_status (program_id, cohort, {', '.join(STATUSES)}) "
+        f"VALUES (:program_id, :cohort, {', '.join(f':{s}' for s in STATUSES)}) "
+        "ON CONFLICT (program_id, cohort) DO UPDATE SET "
+        + ", ".join(f"{s} = program_cohort_status.{s} + excluded.{s}" for s in STATUSES),
+        [counts for _, counts in sorted(cohorts.items())])

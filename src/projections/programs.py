@@ -27,6 +27,10 @@ class ProgramsProjection:
     tables = ("program_summary", "program_budget", "program_cohort_quota")
     indexed_for_readers: tuple[str, ...] = ()
     personal_fields: PersonalFields = {}
+    event_types = (ProgramOpened, ProgramQuotaRevised, ProgramBudgetRevised)
+    summed_tables: tuple[str, ...] = ()
+    by_stream = False
+    reads_from: tuple[str, ...] = ()
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:
         for recorded in batch:

@@ -9,31 +9,32 @@ A runner that finds the rows locked does not queue behind the lock (every API
 thread and the worker would, one batch after another): it waits for the
 positions to pass the log head it is after, which the holder's commit does.
 
-A rebuild replays the log into shadows of the projection's tables: TEMP tables of
-the same names on a connection of the rebuild's own (``Database.session``). Both
-PostgreSQL and SQLite look a table name up among a session's TEMP tables first, so
-the projections' own SQL writes the shadows there, while every other connection
-(readers, the incremental runner) goes on with the live tables. TEMP tables need no
-right to create tables in the schema, and they go with the connection, so a crashed
-rebuild leaves nothing behind.
+A rebuild replays the log into shadows of the projection's tables, tables of the
+same names that the rebuild's connections find before the live ones, so the
+projections' own SQL writes the shadows while every other connection (readers, the
+incremental runner) goes on with the live tables. On SQLite they are TEMP tables of a
+connection of the rebuild's own (``Database.session``), which SQLite looks a name up
+among first, and which go with the connection, so a crashed rebuild leaves nothing
+behind. On PostgreSQL the log is replayed in lanes side by side, each a session whose
+search_path puts a schema of shadows first (``projections.lanes``).
 """
 
-import queue
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 from uuid import UUID
 
 import structlog
 
 from ledger.collector import collecting_less
-from ledger.events import PersonalFields
-from ledger.storage import Database, Dialect, Session, Tx
+from ledger.events import Event, PersonalFields
+from ledger.storage import Database, Session, Tx
 from ledger.store import EventStore, Recorded
+from projections import lanes
+from projections.replay import apply_batch, opened_fields, read_ahead, replace_rows
 
-SHADOW_BUFFERS = "512MB"
-"""PostgreSQL's temp_buffers for a rebuild's session: a million events' read models fit."""
 FIRST_POLL_S = 0.002
 LAST_POLL_S = 0.05
 """How often a runner looks again while another applies: from about a command's apply
@@ -52,17 +53,30 @@ class Projection(Protocol):
     """Tables of ``tables`` whose non-unique indexes only readers use: no projection's
     ``apply`` looks their rows up but by a unique key. A rebuild's shadows of them go
     without those indexes; the live tables keep theirs, and the swap writes through them."""
+    event_types: tuple[type[Event], ...]
+    """The events ``apply`` reads; a rebuild reads (and decodes) only these."""
+    by_stream: bool
+    """Whether its rows of a stream fold that stream's events alone (counts over many
+    streams only adding up): a rebuild on PostgreSQL then splits the streams among lanes."""
+    summed_tables: tuple[str, ...]
+    """Tables of ``tables`` that hold counts over many streams, which lanes replaying
+    parts of the streams each keep for their own part: the parts' counts add up."""
+    reads_from: tuple[str, ...]
+    """The projections whose tables ``apply`` reads: it applies a batch after them."""
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None: ...
 
 
 class ProjectionRunner:
     def __init__(self, store: EventStore, db: Database, projections: Sequence[Projection],
-                 batch_size: int = 5000) -> None:
+                 batch_size: int = 5000, reopen: lanes.Reopen | None = None) -> None:
+        """``reopen`` opens the same log, database and projections in another process:
+        with it a rebuild's lanes are processes, without it threads."""
         self._store = store
         self._db = db
         self._projections = {p.name: p for p in projections}
-        self._opened = _union(p.personal_fields for p in projections)
+        self._opened = opened_fields(projections)
+        self._reopen = reopen
         self._batch_size = batch_size
         self._lock_clause = " FOR UPDATE" if db.dialect == "postgresql" else ""
         # SQLite has no row locks: its write transaction is the database's one writer slot.
@@ -103,23 +117,68 @@ class ProjectionRunner:
 
     def rebuild(self, name: str | None = None) -> int:
         """Replay the whole log into shadows of the named projection's tables (or every
-        projection's), then swap them in at once; return how many log events were read.
-        Until the swap commits, readers see the old read model, complete. A projection
-        rebuilt alone reads the other projections' live tables, as it does when it runs
-        incrementally."""
+        projection's), then swap each read model in at once; return how many log events
+        were replayed. Until the swap commits, readers see the old read model, complete. A
+        projection rebuilt alone reads the other projections' live tables, as it does when
+        it runs incrementally. On PostgreSQL the replay runs in lanes side by side
+        (``projections.lanes``), on SQLite in one session."""
         chosen = [self._projections[name]] if name else list(self._projections.values())
+        started = time.perf_counter()
+        with collecting_less():
+            if self._db.dialect == "postgresql":
+                replayed, swap_started = self._rebuild_in_lanes(chosen)
+            else:
+                replayed, swap_started = self._rebuild_in_session(chosen)
+        # How long the swap held the positions (incremental runners wait that long).
+        _log.info("projections_rebuilt", projections=[p.name for p in chosen], events=replayed,
+                  replay_s=round(swap_started - started, 2),
+                  swap_s=round(time.perf_counter() - swap_started, 2))
+        return replayed
+
+    def _rebuild_in_lanes(self, chosen: list[Projection]) -> tuple[int, float]:
+        """Replay the log as far as its head now into the lanes' shadows, then swap each
+        projection's in, side by side, and set its position there; what was appended
+        meanwhile is then applied to the live tables as any catch-up would (a partitioned
+        table's shadow is a view, which the tail cannot be written through)."""
+        upto = self._store.head()
+        with self._db.session() as session, lanes.shadows(session, chosen) as plan:
+            lanes.replay(plan, upto, self._batch_size,
+                         (self._store, self._db, list(self._projections.values())),
+                         self._reopen)
+            swap_started = time.perf_counter()
+            with ThreadPoolExecutor(len(chosen), thread_name_prefix="rebuild-swap") as pool:
+                for swapped in [pool.submit(self._swap_in, p, plan, upto) for p in chosen]:
+                    swapped.result()
+        return upto + self.catch_up(), swap_started
+
+    def _swap_in(self, projection: Projection, plan: lanes.Plan, upto: int) -> None:
+        """One projection's shadows swapped in, in a transaction of its own: the others'
+        swaps run beside it, on the other cores. Each read model is whole at every
+        moment, though one may be rebuilt a moment before another, as an incremental
+        runner may leave one a batch ahead of another. An incremental runner waits for
+        the swap, then goes on from ``upto``: what it applied to the live rows
+        meanwhile, it applies again to the shadows' rows, once."""
+        with self._db.session() as session, session.transaction() as tx:
+            self._lock_positions(tx, [projection])
+            replace_rows(tx, "postgresql", projection.tables, plan.live, plan.shadow)
+            self._set_position(tx, projection.name, upto)
+
+    def _rebuild_in_session(self, chosen: list[Projection]) -> tuple[int, float]:
+        """Replay the log into TEMP shadows of the session's own, then, in one
+        transaction with the positions locked, apply what was appended meanwhile and swap."""
         tables = [table for projection in chosen for table in projection.tables]
         unindexed = {table for projection in chosen for table in projection.indexed_for_readers}
-        started = time.perf_counter()
-        with self._db.session() as session, collecting_less():
-            live, shadow = _create_shadows(session, tables, unindexed)
-            replayed = position = 0
+        types = tuple({cls for projection in chosen for cls in projection.event_types})
+        upto = self._store.head()
+        with self._db.session() as session:
+            _create_shadows(session, tables, unindexed)
             # While the service goes on appending; the next batch is read and decoded
             # while this one is written.
-            for batch in _read_ahead(self._batches(position)):
+            for batch in read_ahead(self._store.read_log_part(
+                    upto, types, (0, 1), self._batch_size, opened_fields(chosen))):
                 with session.transaction() as tx:
-                    _apply(tx, chosen, batch)
-                position, replayed = batch[-1].position, replayed + len(batch)
+                    apply_batch(tx, chosen, batch)
+            position, replayed = upto, upto
             swap_started = time.perf_counter()
             with session.transaction() as tx:
                 # With the positions locked an incremental runner waits for this
@@ -128,16 +187,12 @@ class ProjectionRunner:
                 # tail below was read, it applies, once.
                 self._lock_positions(tx, chosen)
                 for batch in self._batches(position):
-                    _apply(tx, chosen, batch)
+                    apply_batch(tx, chosen, batch)
                     position, replayed = batch[-1].position, replayed + len(batch)
-                _replace(tx, session.dialect, tables, live, shadow)
+                replace_rows(tx, session.dialect, tables, "main", "temp")
                 for projection in chosen:
                     self._set_position(tx, projection.name, position)
-        # How long the swap held the positions (incremental runners wait that long).
-        _log.info("projections_rebuilt", projections=[p.name for p in chosen], events=replayed,
-                  replay_s=round(swap_started - started, 2),
-                  swap_s=round(time.perf_counter() - swap_started, 2))
-        return replayed  # the shadows went with the session's connection
+        return replayed, swap_started  # the shadows went with the session's connection
 
     def positions(self) -> dict[str, int]:
         with self._db.snapshot() as tx:
@@ -238,113 +293,14 @@ class ProjectionRunner:
                    {"position": position, "name": name})
 
 
-def _union(fields: Iterable[PersonalFields]) -> PersonalFields:
-    union: dict[str, set[tuple[str, ...]]] = {}
-    for each in fields:
-        for type_name, paths in each.items():
-            union.setdefault(type_name, set()).update(paths)
-    return {type_name: tuple(sorted(paths)) for type_name, paths in union.items()}
-
-
-def _read_ahead(batches: Iterator[list[Recorded]]) -> Iterator[list[Recorded]]:
-    """``batches``, each read one ahead in a thread of its own: the log's query and the
-    projections' writes wait for the database without the GIL, so each overlaps with the
-    other side's Python. The reader stops at the first batch not taken (an error on
-    either side)."""
-    ahead: queue.Queue = queue.Queue(maxsize=1)
-    done = object()
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            for batch in batches:
-                ahead.put(batch)
-                if stop.is_set():
-                    return
-            ahead.put(done)
-        except BaseException as error:  # raised again in the caller's thread
-            ahead.put(error)
-
-    reader = threading.Thread(target=read, name="rebuild-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while (item := ahead.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while reader.is_alive():  # let a reader blocked on a full queue see the stop
-            try:
-                ahead.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        reader.join()
-
-
-def _apply(tx: Tx, projections: Sequence[Projection], batch: Sequence[Recorded]) -> None:
-    for projection in projections:
-        projection.apply(tx, batch)
-
-
 def _create_shadows(session: Session, tables: Sequence[str], unindexed: Collection[str]
-                    ) -> tuple[str, str]:
-    """Create the session's empty shadows of ``tables``, with the live tables' columns,
-    keys and indexes (the projections' upserts need the keys, their lookups the indexes),
-    but for the non-unique indexes of ``unindexed``, which only readers use: keeping them
-    for every replayed row was a fifth of PostgreSQL's work in a rebuild. Return the
-    (live, shadow) schema names that tell the two apart."""
+                    ) -> None:
+    """Create the session's empty TEMP shadows of ``tables``, with the live tables'
+    columns, keys and indexes (the projections' upserts need the keys, their lookups the
+    indexes), but for the non-unique indexes of ``unindexed``, which only readers use."""
     with session.transaction() as tx:
-        if session.dialect == "postgresql":
-            # TEMP tables live in the session's own buffers, 8 MB unless raised before
-            # the first is made; taken only as the shadows fill them.
-            tx.execute(f"SET temp_buffers = '{SHADOW_BUFFERS}'")
-            live = tx.fetchone("SELECT current_schema() AS name")["name"]
-            for table in tables:
-                tx.execute(f"CREATE TEMP TABLE {table} (LIKE {live}.{table} INCLUDING ALL)"
-                           + _storage_parameters(tx, live, table))
-            for row in tx.fetchall(
-                    "SELECT x.relname AS name, t.relname AS table_name FROM pg_index i "
-                    "JOIN pg_class x ON x.oid = i.indexrelid "
-                    "JOIN pg_class t ON t.oid = i.indrelid "
-                    "WHERE t.relnamespace = pg_my_temp_schema() AND NOT i.indisunique"):
-                if row["table_name"] in unindexed:  # the shadow's, named as the live one's
-                    tx.execute(f"DROP INDEX pg_temp.{row['name']}")
-            return live, "pg_temp"
         for table in tables:
             _create_sqlite_shadow(tx, table, indexed=table not in unindexed)
-        return "main", "temp"
-
-
-def _storage_parameters(tx: Tx, schema: str, table: str) -> str:
-    """The live table's WITH (...) clause, which LIKE does not copy: the fill factor that
-    keeps a payment's updates of its rows on their pages (0003_contributions_postgresql)
-    makes replaying a year's payments a third faster."""
-    row = tx.fetchone("SELECT array_to_string(reloptions, ', ') AS options FROM pg_class "
-                      "WHERE oid = to_regclass(:name)", {"name": f"{schema}.{table}"})
-    return f" WITH ({row['options']})" if row["options"] else ""
-
-
-def _replace(tx: Tx, dialect: Dialect, tables: Sequence[str], live: str, shadow: str) -> None:
-    """The live tables' rows made those of their shadows, writing only the rows that
-    differ: a rebuild usually changes nothing, and rewriting a million rows and their
-    indexes took a third of it. DELETE and INSERT ... SELECT rather than TRUNCATE or a
-    rename: readers keep seeing the old rows until the transaction commits (MVCC on
-    PostgreSQL, WAL on SQLite) instead of waiting for it or finding a table missing.
-    Both statements are anti-joins on the key, so each side is hashed by its key once;
-    ``EXCEPT`` both ways hashed every column of both tables twice."""
-    same = "IS NOT DISTINCT FROM" if dialect == "postgresql" else "IS"  # NULL equals NULL
-    for table in tables:  # our own constant names
-        columns = _columns(tx, dialect, live, table)
-        same_key = " AND ".join(f"s.{k} = l.{k}" for k in _key_columns(tx, dialect, live, table))
-        same_row = (f"({', '.join(f'l.{c}' for c in columns)}) {same} "
-                    f"({', '.join(f's.{c}' for c in columns)})")
-        # A row that changed leaves, and comes back whole with the rows that are new.
-        tx.execute(f"DELETE FROM {live}.{table} AS l WHERE NOT EXISTS (SELECT 1 FROM "
-                   f"{shadow}.{table} AS s WHERE {same_key} AND {same_row})")
-        tx.execute(f"INSERT INTO {live}.{table} ({', '.join(columns)}) "
-                   f"SELECT {', '.join(f's.{c}' for c in columns)} FROM {shadow}.{table} AS s "
-                   f"WHERE NOT EXISTS (SELECT 1 FROM {live}.{table} AS l WHERE {same_key})")
 
 
 def _create_sqlite_shadow(tx: Tx, table: str, indexed: bool) -> None:
@@ -362,29 +318,3 @@ def _create_sqlite_shadow(tx: Tx, table: str, indexed: bool) -> None:
             tx.execute(sql.replace(f"INDEX {name}", f"INDEX temp.{name}", 1))
 
 
-def _columns(tx: Tx, dialect: Dialect, schema: str, table: str) -> list[str]:
-    """A live table's columns in order, for the swap's explicit column lists."""
-    if dialect == "postgresql":
-        rows = tx.fetchall("SELECT column_name AS name FROM information_schema.columns "
-                           "WHERE table_schema = :schema AND table_name = :table "
-                           "ORDER BY ordinal_position", {"schema": schema, "table": table})
-    else:
-        rows = tx.fetchall("SELECT name FROM pragma_table_info(:table, :schema) ORDER BY cid",
-                           {"table": table, "schema": schema})
-    return [row["name"] for row in rows]
-
-
-def _key_columns(tx: Tx, dialect: Dialect, schema: str, table: str) -> list[str]:
-    """A live table's primary key (every projection table has one)."""
-    if dialect == "postgresql":
-        rows = tx.fetchall("SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a "
-                           "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-                           "WHERE i.indrelid = to_regclass(:name) AND i.indisprimary "
-                           "ORDER BY array_position(i.indkey, a.attnum)",
-                           {"name": f"{schema}.{table}"})
-    else:
-        rows = tx.fetchall("SELECT name FROM pragma_table_info(:table, :schema) WHERE pk > 0 "
-                           "ORDER BY pk", {"table": table, "schema": schema})
-    if not rows:
-        raise LookupError(f"{schema}.{table} has no primary key: a rebuild swaps rows by it")
-    return [row["name"] for row in rows]
