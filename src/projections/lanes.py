@@ -11,8 +11,8 @@ split into lanes, each replaying its share into shadows of its own:
   pages, which cost a fifth more of PostgreSQL's work than separate tables;
 - the other projections share one lane, in their order, in ``<schema>_rebuild``, where
   a view over the parts' copies shows each partitioned table whole: contributions reads
-  the participants there. Before each batch that lane waits until the lanes it reads
-  from have committed past the batch's last position.
+  the participants there. That lane applies no event before the lanes it reads from
+  have committed past it, and waits for them only when they have not.
 
 A lane reads only the types of event its projections apply and its part of the streams,
 from one cursor (``EventStore.read_log_part``), and writes through a session whose
@@ -52,7 +52,8 @@ each. Every lane reads the whole log's index, so lanes beyond the cores cost mor
 they give."""
 WAIT_S = 0.002
 """How often a lane looks again at the lanes it waits for."""
-_LOCK = "SELECT pg_try_advisory_lock(hashtextextended('ledger projections rebuild', 0))"
+_LOCK_KEY = "hashtextextended('ledger projections rebuild', 0)"
+"""The advisory lock a rebuild holds while it runs, one per database."""
 
 Tools = tuple[EventStore, Database, Sequence["Projection"]]
 """What a lane replays with: the log, the database and the projections."""
@@ -102,7 +103,7 @@ def shadows(session: Session, projections: Sequence["Projection"]) -> Iterator[P
     """Hold the rebuild lock, make every lane's empty shadows (and the views that show a
     partitioned table whole), and drop them all at the end."""
     with session.transaction() as tx:
-        if not tx.fetchone(f"{_LOCK} AS taken")["taken"]:
+        if not tx.fetchone(f"SELECT pg_try_advisory_lock({_LOCK_KEY}) AS taken")["taken"]:
             raise RebuildUnderWay("another rebuild of the read models is under way on this "
                                   "database: wait for it to end")
         live = tx.fetchone("SELECT current_schema() AS name")["name"]
@@ -126,8 +127,7 @@ def shadows(session: Session, projections: Sequence["Projection"]) -> Iterator[P
     finally:
         with session.transaction() as tx:
             _drop_all(tx, plan)
-            tx.execute("SELECT pg_advisory_unlock(hashtextextended("
-                       "'ledger projections rebuild', 0))")
+            tx.execute(f"SELECT pg_advisory_unlock({_LOCK_KEY})")
 
 
 def replay(plan: Plan, upto: int, batch_size: int, tools: Tools, reopen: Reopen | None) -> None:

@@ -7,6 +7,12 @@ read models as they were; one rebuild runs at a time, and what a crashed one lef
 cleared by the next.
 """
 
+import multiprocessing
+import os
+import signal
+import threading
+import time
+
 import psycopg
 import pytest
 
@@ -107,6 +113,40 @@ def test_a_lane_that_fails_stops_the_rebuild_and_leaves_the_read_models_as_they_
     assert shadows_left(pg_system) == []
     pg_system.projections.rebuild()
     assert read_models_now(pg_system) == before
+
+
+def test_a_lane_killed_mid_rebuild_abandons_it_and_leaves_the_read_models_as_they_were(
+        pg_system):
+    # Given a program's year, its read models caught up, and a watcher that kills the
+    # first rebuild lane it sees start
+    a_year(pg_system, PROGRAM)
+    before = read_models_now(pg_system)
+    killed: list[int] = []
+
+    def kill_a_lane() -> None:
+        deadline = time.monotonic() + 30
+        while not killed and time.monotonic() < deadline:
+            for child in multiprocessing.active_children():
+                if child.name.startswith("rebuild-lane-") and child.pid:
+                    os.kill(child.pid, signal.SIGKILL)
+                    killed.append(child.pid)
+                    return
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=kill_a_lane)
+    watcher.start()
+
+    # When every read model is rebuilt (its lanes are processes) and one is killed
+    with pytest.raises(RuntimeError, match="ended without reporting"):
+        pg_system.projections.rebuild()
+    watcher.join()
+
+    # Then the rebuild is abandoned: the read models are as they were, no shadow is left,
+    # and the next rebuild runs
+    assert killed
+    assert read_models_now(pg_system) == before
+    assert shadows_left(pg_system) == []
+    assert pg_system.projections.rebuild() == pg_system.store.head()
 
 
 def test_a_second_rebuild_is_refused_while_one_runs(pg_system, pg_url):
