@@ -24,8 +24,8 @@ from typing import Any
 import msgspec
 
 from ledger.events import (
-    EVENT_TYPES,
     PERSONAL_FIELDS,
+    READABLE_TYPES,
     SUPERSEDED_TYPES,
     Event,
     EventMeta,
@@ -39,10 +39,9 @@ class _Stored(msgspec.Struct, frozen=True):
     data: Any
 
 
-_READABLE = {**EVENT_TYPES, **SUPERSEDED_TYPES}
 _STORED_TYPES = {
     name: msgspec.defstruct(f"Stored_{cls.__name__}", [("meta", EventMeta), ("data", cls)])
-    for name, cls in _READABLE.items()
+    for name, cls in READABLE_TYPES.items()
 }
 _encoder = msgspec.json.Encoder()
 _decoders = {name: msgspec.json.Decoder(stored) for name, stored in _STORED_TYPES.items()}
@@ -68,9 +67,9 @@ def _plain_string(cls: type, path: tuple[str, ...]) -> bool:
 
 
 _STRING_ONLY = frozenset(name for name, paths in PERSONAL_FIELDS.items()
-                         if all(_plain_string(_READABLE[name], path) for path in paths))
+                         if all(_plain_string(READABLE_TYPES[name], path) for path in paths))
 _ALWAYS_OPENED = {name: tuple(path for path in paths
-                              if not _plain_string(_READABLE[name], path))
+                              if not _plain_string(READABLE_TYPES[name], path))
                   for name, paths in PERSONAL_FIELDS.items()}
 _CURRENT = {name: cls.TYPE for name, cls in SUPERSEDED_TYPES.items()}
 _CLEAR_IN_LOG = {name: tuple(path for path in PERSONAL_FIELDS.get(current, ())

@@ -418,12 +418,14 @@ details), its documents' references (a death certificate's number), its heirs' e
 (a family card's number), a rejection's detail and a payout's override reason, where an
 officer may name anyone; v2 seals them. The log is append-only, so the old events stay."""
 
+READABLE_TYPES: dict[str, type[Event]] = {**EVENT_TYPES, **SUPERSEDED_TYPES}
+"""Every type name the log may hold, and the class each is read into."""
 
 
 def type_names(classes: tuple[type[Event], ...]) -> tuple[str, ...]:
     """Every type name the log may hold an event of these classes under, superseded ones
     included: what a reader that wants only these events asks the log for."""
-    return tuple(sorted(name for name, cls in {**EVENT_TYPES, **SUPERSEDED_TYPES}.items()
+    return tuple(sorted(name for name, cls in READABLE_TYPES.items()
                         if issubclass(cls, classes)))
 
 
