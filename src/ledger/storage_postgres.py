@@ -153,24 +153,34 @@ class PostgresDatabase:
 
     def read_log_part(self, upto: int, type_names: Sequence[str], part: tuple[int, int],
                       batch_size: int) -> Iterator[list[PositionRow]]:
-        # One server-side cursor along the positions' index, binary tuples. Asked for a
-        # few thousand rows at a time with LIMIT, the planner misjudges the part's share
-        # and sorted the whole table for each; a parallel plan would not keep the order.
+        # A window of positions a statement, each its own transaction (the pool's
+        # connections commit every statement), no snapshot held across them: a rebuild
+        # writes while it reads, and one cursor's snapshot held for the whole scan kept
+        # PostgreSQL from pruning any row version the rebuild left behind (a year's
+        # payments, rewriting their members' months, grew the table fivefold). The
+        # positions up to ``upto`` no longer change: appends are numbered under the
+        # writers' lock. A range of positions rather than LIMIT: asked for a few thousand
+        # rows with LIMIT, the planner misjudged the part's share and sorted the table.
         index, count = part
-        with (self._datastore.get_connection() as conn, conn.transaction(),
-              conn.cursor(name="read_log_part", binary=True, row_factory=tuple_row) as cur):
-            conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            conn.execute("SET LOCAL cursor_tuple_fraction = 0.001")
-            cur.execute("SELECT notification_id, originator_id, originator_version, topic, state "
-                        "FROM stored_events WHERE notification_id <= %(upto)s "
-                        "AND topic = ANY(%(types)s) "
-                        "AND get_byte(uuid_send(originator_id), 15) %% %(count)s = %(index)s "
-                        "ORDER BY notification_id",
-                        {"upto": upto, "types": list(type_names), "count": count,
-                         "index": index})
-            while rows := cur.fetchmany(batch_size):
-                yield [(position, stream_id, version, topic, bytes(state))
-                       for position, stream_id, version, topic, state in rows]
+        window = batch_size * count  # positions that hold about a batch of the part's
+        after, rows = 0, []
+        with self._datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            while after < upto:
+                last = min(after + window, upto)
+                cur.execute("SELECT notification_id, originator_id, originator_version, topic, "
+                            "state FROM stored_events "
+                            "WHERE notification_id > %(after)s AND notification_id <= %(last)s "
+                            "AND topic = ANY(%(types)s) "
+                            "AND get_byte(uuid_send(originator_id), 15) %% %(count)s = %(index)s "
+                            "ORDER BY notification_id",
+                            {"after": after, "last": last, "types": list(type_names),
+                             "count": count, "index": index}, binary=True)
+                rows += [(position, stream_id, version, topic, bytes(state))
+                         for position, stream_id, version, topic, state in cur.fetchall()]
+                after = last
+                if len(rows) >= batch_size or (rows and after >= upto):
+                    yield rows
+                    rows = []
 
     @contextmanager
     def session(self) -> Iterator["PostgresSession"]:

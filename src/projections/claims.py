@@ -58,6 +58,7 @@ class ClaimsProjection:
     summed_tables: tuple[str, ...] = ()
     by_stream = False  # few events: not worth a lane per part
     reads_from: tuple[str, ...] = ()
+    bulk_types: tuple[type[Event], ...] = ()
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:
         relevant = [r for r in batch if isinstance(r.event, _EVENTS)]

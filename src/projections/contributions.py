@@ -57,6 +57,7 @@ class ContributionsProjection:
     summed_tables: tuple[str, ...] = ()
     by_stream = False  # a bill's payment settles months of many members
     reads_from = ("programs", "participants")
+    bulk_types = (BillIssued, PaymentRecorded, PaymentReversed, RefundRecorded)
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:
         enrolled: list[tuple[str, ParticipantEnrolled]] = []

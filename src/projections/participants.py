@@ -18,6 +18,7 @@ from uuid import UUID
 from ledger.events import (
     CandidateCorrected,
     CandidateSubmitted,
+    Event,
     ParticipantEnrolled,
     ParticipantLapsed,
     ParticipantTerminated,
@@ -57,6 +58,7 @@ class ParticipantsProjection:
     by_stream = True  # a participant's rows fold its stream alone; the counts add up
     summed_tables = ("program_cohort_status",)
     reads_from: tuple[str, ...] = ()
+    bulk_types: tuple[type[Event], ...] = ()
 
     def __init__(self, keyring: Keyring) -> None:
         self._keyring = keyring

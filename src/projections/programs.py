@@ -7,6 +7,7 @@ Quota and budget revisions replace the figures in full, as the events do.
 from collections.abc import Sequence
 
 from ledger.events import (
+    Event,
     PersonalFields,
     ProgramBudgetRevised,
     ProgramOpened,
@@ -31,6 +32,7 @@ class ProgramsProjection:
     summed_tables: tuple[str, ...] = ()
     by_stream = False
     reads_from: tuple[str, ...] = ()
+    bulk_types: tuple[type[Event], ...] = ()
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None:
         for recorded in batch:

@@ -63,6 +63,10 @@ class Projection(Protocol):
     parts of the streams each keep for their own part: the parts' counts add up."""
     reads_from: tuple[str, ...]
     """The projections whose tables ``apply`` reads: it applies a batch after them."""
+    bulk_types: tuple[type[Event], ...]
+    """Events of ``event_types`` that each rewrite many rows (a payment: every member's
+    months): a rebuild's lane applies each in a transaction of its own, so that the row
+    versions one leaves are pruned before the next rewrites the same rows."""
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None: ...
 

@@ -16,6 +16,7 @@ import time
 import psycopg
 import pytest
 
+from ledger import events
 from ledger.errors import RebuildUnderWay
 from ledger.settings import Settings
 from ledger.system import open_system, read_models
@@ -75,18 +76,37 @@ def test_lanes_in_processes_rebuild_what_the_log_gives(pg_system, tmp_path):
     assert shadows_left(pg_system) == []
 
 
-class FailingOnAnEnrollment:
-    """The participants projection, failing when it meets an enrollment."""
+class Wrapped:
+    """A projection passed on, declaring what it declares."""
 
     def __init__(self, projection) -> None:
         self._projection = projection
         for name in ("name", "tables", "personal_fields", "indexed_for_readers",
-                     "event_types", "by_stream", "summed_tables", "reads_from"):
+                     "event_types", "by_stream", "summed_tables", "reads_from", "bulk_types"):
             setattr(self, name, getattr(projection, name))
+
+    def apply(self, tx, batch) -> None:
+        self._projection.apply(tx, batch)
+
+
+class FailingOnAnEnrollment(Wrapped):
+    """The participants projection, failing when it meets an enrollment."""
 
     def apply(self, tx, batch) -> None:
         if any(type(r.event).__name__ == "ParticipantEnrolled" for r in batch):
             raise RuntimeError("the projection failed on an enrollment")
+        self._projection.apply(tx, batch)
+
+
+class KeepingItsTransactions(Wrapped):
+    """A projection that keeps the names of the events each transaction gave it."""
+
+    def __init__(self, projection) -> None:
+        super().__init__(projection)
+        self.transactions: list[list[str]] = []
+
+    def apply(self, tx, batch) -> None:
+        self.transactions.append([type(r.event).__name__ for r in batch])
         self._projection.apply(tx, batch)
 
 
@@ -113,6 +133,53 @@ def test_a_lane_that_fails_stops_the_rebuild_and_leaves_the_read_models_as_they_
     assert shadows_left(pg_system) == []
     pg_system.projections.rebuild()
     assert read_models_now(pg_system) == before
+
+
+def test_each_bill_and_payment_is_replayed_in_a_transaction_of_its_own(pg_system, tmp_path):
+    # Given a program's year of bills and their payments, and a contributions projection
+    # that keeps what each of its transactions held
+    a_year(pg_system, PROGRAM)
+    logged = [type(r.event).__name__ for r in pg_system.store.read_log(0, 1000)]
+    bills_and_payments = logged.count("BillIssued") + logged.count("PaymentRecorded")
+    keeping = KeepingItsTransactions(next(p for p in read_models(pg_system.keyring)
+                                          if p.name == "contributions"))
+    projections = [keeping if p.name == "contributions" else p
+                   for p in read_models(pg_system.keyring)]
+    runner = ProjectionRunner(pg_system.store, pg_system.storage.db, projections,
+                              batch_size=1000)
+
+    # When every read model is rebuilt, in batches that could hold the whole year
+    runner.rebuild()
+
+    # Then every bill and every payment had a transaction to itself (the members' months
+    # each rewrites are pruned before the next), and the read models are what the log gives
+    wide = [names for names in keeping.transactions
+            if {"BillIssued", "PaymentRecorded"} & set(names)]
+    assert bills_and_payments >= 8
+    assert [len(names) for names in wide] == [1] * bills_and_payments
+    assert read_models_now(pg_system) == built_from_scratch(pg_system, tmp_path)
+
+
+def test_a_lane_reads_the_log_without_holding_a_snapshot_between_batches(pg_system):
+    # Given a program's year
+    a_year(pg_system, PROGRAM)
+    store = pg_system.store
+    head = store.head()
+
+    # When a lane has read the first batch of its part of the log
+    batches = store.read_log_part(head, tuple(events.READABLE_TYPES.values()), (0, 1), 5)
+    first = next(batches)
+
+    # Then no session of the database holds a snapshot (one held would keep PostgreSQL
+    # from pruning the row versions the rebuild leaves), and the batches read on are the
+    # rest of the log, in order
+    with pg_system.storage.db.snapshot() as tx:
+        holding = tx.fetchone("SELECT COUNT(*) AS sessions FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND backend_xmin IS NOT NULL "
+                              "AND pid <> pg_backend_pid()")["sessions"]
+    assert holding == 0
+    read = [r.position for batch in [first, *batches] for r in batch]
+    assert read == list(range(1, head + 1))
 
 
 def test_a_lane_killed_mid_rebuild_abandons_it_and_leaves_the_read_models_as_they_were(
