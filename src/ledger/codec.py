@@ -6,13 +6,14 @@ type name. Fields that ``events.PERSONAL_FIELDS`` names are stored sealed
 projections see plain values while the log, its backups and its exports hold
 none; the hash chain covers the sealed bytes, so it verifies without the key.
 Types without personal data take msgspec's typed fast path both ways; so does
-decoding a type whose personal fields are all plain strings (``_STRING_ONLY``): it is
+decoding a type whose personal fields are all plain strings, or that stay sealed: it is
 decoded typed with those fields still sealed, then they are opened in place, which
 skips building a dict of the whole payload and converting it again (a bill's lines).
 A reader may ask for only some personal fields opened (``opened``): the projections
-read a candidate's NIK, name and birth date, never the mother's name or address, and
-AES-GCM per value was a sixth of a rebuild. Fields it leaves out stay sealed, except
-those that are not strings (a birth date), which could not hold a sealed value.
+open a candidate's NIK, never the mother's name or address, and AES-GCM per value was a
+sixth of a rebuild. Fields it leaves out stay sealed, as their sealed text: a type with a
+personal field that is not a string (a birth date) is then read into its sealed view, a
+subclass whose such fields are typed as text (``_SEALED_VIEWS``).
 A superseded type (``events.SUPERSEDED_TYPES``) is read into its successor's class; the
 fields its successor seals but it stored in the clear are sealed on reading when the
 reader leaves them sealed, so that a reader sees the same whichever version the log holds.
@@ -66,11 +67,34 @@ def _plain_string(cls: type, path: tuple[str, ...]) -> bool:
     return isinstance(node, msgspec.inspect.StrType)
 
 
-_STRING_ONLY = frozenset(name for name, paths in PERSONAL_FIELDS.items()
-                         if all(_plain_string(READABLE_TYPES[name], path) for path in paths))
-_ALWAYS_OPENED = {name: tuple(path for path in paths
-                              if not _plain_string(READABLE_TYPES[name], path))
-                  for name, paths in PERSONAL_FIELDS.items()}
+_NOT_STRINGS = {name: tuple(path for path in paths
+                            if not _plain_string(READABLE_TYPES[name], path))
+                for name, paths in PERSONAL_FIELDS.items()}
+"""Per type, its personal fields that are not plain strings (a birth date)."""
+
+
+def _sealed_view(name: str, paths: tuple[tuple[str, ...], ...]) -> type[Event]:
+    """The type's class with the fields of ``paths`` typed as their sealed text: what a
+    reader that leaves them sealed gets (``isinstance`` still finds the class)."""
+    cls = READABLE_TYPES[name]
+    fields = {f.name: f for f in msgspec.inspect.type_info(cls).fields}
+    retyped = []
+    for path in paths:
+        if len(path) > 1:  # none yet: a walk through lists would need a view per struct
+            raise TypeError(f"{name}: personal field {'.'.join(path)} is not a string "
+                            "at the top of the payload, which a sealed view cannot retype")
+        field = fields[path[0]]
+        retyped.append((path[0], str) if field.required
+                       else (path[0], str | None, field.default))
+    return msgspec.defstruct(f"Sealed{cls.__name__}", retyped, bases=(cls,))
+
+
+_SEALED_VIEWS = {name: _sealed_view(name, paths) for name, paths in _NOT_STRINGS.items()
+                 if paths}
+_sealed_decoders = {
+    name: msgspec.json.Decoder(msgspec.defstruct(
+        f"Stored_{view.__name__}", [("meta", EventMeta), ("data", view)]))
+    for name, view in _SEALED_VIEWS.items()}
 _CURRENT = {name: cls.TYPE for name, cls in SUPERSEDED_TYPES.items()}
 _CLEAR_IN_LOG = {name: tuple(path for path in PERSONAL_FIELDS.get(current, ())
                              if path not in PERSONAL_FIELDS.get(name, ()))
@@ -103,33 +127,37 @@ class EventCodec:
         (and any that is not a string)."""
         if type_name not in _decoders:
             raise ValueError(f"unknown event type {type_name!r} in the log")
-        paths, to_seal = PERSONAL_FIELDS.get(type_name), ()
+        paths, to_seal, decoder = PERSONAL_FIELDS.get(type_name), (), _decoders[type_name]
         if opened is not PERSONAL_FIELDS:
             wanted = opened.get(_CURRENT.get(type_name, type_name), ())
             if paths is not None:
-                paths = tuple(p for p in paths if p in wanted or p in _ALWAYS_OPENED[type_name])
+                paths = tuple(p for p in paths if p in wanted)
+                if not any(p in wanted for p in _NOT_STRINGS[type_name]):
+                    decoder = _sealed_decoders.get(type_name, decoder)
             to_seal = tuple(p for p in _CLEAR_IN_LOG.get(type_name, ()) if p not in wanted)
-        if not paths and not to_seal:
-            stored = _decoders[type_name].decode(state)
-            return stored.data, stored.meta
-        # Open what the log sealed; seal what a superseded type left in the clear.
-        unseal, seal = self._keyring.unseal, self._keyring.seal
-        if type_name in _STRING_ONLY or paths is None:
-            stored = _decoders[type_name].decode(state)
-            for path in paths or ():
-                _open_in_place(stored.data, path, unseal)
-            for path in to_seal:
-                _open_in_place(stored.data, path, seal)
-            return stored.data, stored.meta
+        if paths and decoder is _decoders[type_name] and _NOT_STRINGS.get(type_name):
+            return self._decode_converting(type_name, state, paths, to_seal)
+        # Typed: what stays sealed, or is sealed text opened in place, decodes as text.
+        stored = decoder.decode(state)
+        for path in paths or ():
+            _open_in_place(stored.data, path, self._keyring.unseal)
+        for path in to_seal:  # what a superseded type left in the clear
+            _open_in_place(stored.data, path, self._keyring.seal)
+        return stored.data, stored.meta
+
+    def _decode_converting(self, type_name: str, state: bytes, paths: tuple[tuple[str, ...], ...],
+                           to_seal: tuple[tuple[str, ...], ...]) -> tuple[Event, EventMeta]:
+        """A type with a personal field that is not a string, opened: as builtins first,
+        its sealed text opened there, then converted to the type."""
         raw = _raw_decoder.decode(state)
-        data = raw["data"]
+        data, unseal = raw["data"], self._keyring.unseal
         for path in paths:
             if len(path) > 1:
                 _replace(data, path, unseal)
             elif value := data.get(path[0]):
                 data[path[0]] = unseal(value)
         for path in to_seal:
-            _replace(data, path, seal)
+            _replace(data, path, self._keyring.seal)
         stored = msgspec.convert(raw, _STORED_TYPES[type_name])
         return stored.data, stored.meta
 

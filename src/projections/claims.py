@@ -54,6 +54,7 @@ class ClaimsProjection:
     tables = ("claim_summary", "claim_stages")
     indexed_for_readers: tuple[str, ...] = ("claim_summary", "claim_stages")
     personal_fields: PersonalFields = {}
+    sealed_fields: PersonalFields = {}
     event_types = _EVENTS
     summed_tables: tuple[str, ...] = ()
     by_stream = False  # few events: not worth a lane per part

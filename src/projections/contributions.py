@@ -53,6 +53,7 @@ class ContributionsProjection:
               "member_months", "program_months", "program_funding")
     indexed_for_readers: tuple[str, ...] = ()
     personal_fields: PersonalFields = {BillIssued.TYPE: (("lines", "*", "nik"),)}
+    sealed_fields: PersonalFields = {}
     event_types = _EVENTS
     summed_tables: tuple[str, ...] = ()
     by_stream = False  # a bill's payment settles months of many members

@@ -28,6 +28,7 @@ class ProgramsProjection:
     tables = ("program_summary", "program_budget", "program_cohort_quota")
     indexed_for_readers: tuple[str, ...] = ()
     personal_fields: PersonalFields = {}
+    sealed_fields: PersonalFields = {}
     event_types = (ProgramOpened, ProgramQuotaRevised, ProgramBudgetRevised)
     summed_tables: tuple[str, ...] = ()
     by_stream = False

@@ -17,11 +17,19 @@ if TYPE_CHECKING:
 
 
 def opened_fields(projections: Iterable["Projection"]) -> PersonalFields:
-    """The personal fields any of ``projections`` reads: what their log reads open."""
+    """The personal fields any of ``projections`` reads: what their log reads open. A
+    field one of them copies sealed (``sealed_fields``) must stay so for all of them."""
+    projections = list(projections)
     union: dict[str, set[tuple[str, ...]]] = {}
     for projection in projections:
         for type_name, paths in projection.personal_fields.items():
             union.setdefault(type_name, set()).update(paths)
+    for projection in projections:
+        for type_name, paths in projection.sealed_fields.items():
+            if clash := union.get(type_name, set()) & set(paths):
+                raise ValueError(f"{projection.name} copies {type_name} "
+                                 f"{sorted('.'.join(p) for p in clash)} sealed, which another "
+                                 "projection reading the same events opens")
     return {type_name: tuple(sorted(paths)) for type_name, paths in union.items()}
 
 

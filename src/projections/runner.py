@@ -49,6 +49,9 @@ class Projection(Protocol):
     personal_fields: PersonalFields
     """The personal fields (``events.PERSONAL_FIELDS`` paths) whose values ``apply`` reads;
     the others reach it still sealed, which spares opening what no read model holds."""
+    sealed_fields: PersonalFields
+    """Personal fields ``apply`` copies as the log's sealed text, never opened
+    (``Keyring.resealed``): no projection read with it may open them."""
     indexed_for_readers: tuple[str, ...]
     """Tables of ``tables`` whose non-unique indexes only readers use: no projection's
     ``apply`` looks their rows up but by a unique key. A rebuild's shadows of them go

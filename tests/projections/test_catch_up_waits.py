@@ -134,6 +134,7 @@ class Paused:
     def __init__(self, projection) -> None:
         self.name, self.tables, self._projection = projection.name, projection.tables, projection
         self.personal_fields = projection.personal_fields
+        self.sealed_fields = projection.sealed_fields
         self.applying, self.go_on = threading.Event(), threading.Event()
 
     def apply(self, tx, batch) -> None:

@@ -81,7 +81,7 @@ class Wrapped:
 
     def __init__(self, projection) -> None:
         self._projection = projection
-        for name in ("name", "tables", "personal_fields", "indexed_for_readers",
+        for name in ("name", "tables", "personal_fields", "sealed_fields", "indexed_for_readers",
                      "event_types", "by_stream", "summed_tables", "reads_from", "bulk_types"):
             setattr(self, name, getattr(projection, name))
 

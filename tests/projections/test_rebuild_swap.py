@@ -30,7 +30,7 @@ from ledger.claim import (
     ReportClaim,
 )
 from ledger.errors import LedgerError
-from ledger.events import PERSONAL_FIELDS, MismatchReason
+from ledger.events import PERSONAL_FIELDS, MismatchReason, PersonalFields
 from ledger.participant import CorrectCandidate, Enroll, RecordVerification, Terminate
 from ledger.program import ReviseBudget, ReviseQuota
 from ledger.settings import Settings
@@ -225,12 +225,15 @@ def built_apart(system, path, projections=None):
 
 
 class OpeningEveryField:
-    """A projection given every personal field opened, whatever it names."""
+    """A projection given every personal field opened, whatever it names, but those the
+    projections copy sealed (``sealed``)."""
 
-    personal_fields = PERSONAL_FIELDS
-
-    def __init__(self, projection) -> None:
+    def __init__(self, projection, sealed: PersonalFields) -> None:
         self.name, self.tables, self.apply = projection.name, projection.tables, projection.apply
+        self.sealed_fields = projection.sealed_fields
+        self.personal_fields = {
+            type_name: tuple(p for p in paths if p not in sealed.get(type_name, ()))
+            for type_name, paths in PERSONAL_FIELDS.items()}
 
 
 def test_read_models_from_the_fields_each_projection_names_are_those_from_every_field(
@@ -245,7 +248,12 @@ def test_read_models_from_the_fields_each_projection_names_are_those_from_every_
 
     # When the read models are made from events with only the personal fields their
     # projections name opened (the others left sealed), and again with every one opened
-    every_projection = [OpeningEveryField(p) for p in read_models(system.keyring)]
+    projections = read_models(system.keyring)
+    sealed: dict[str, tuple] = {}
+    for projection in projections:
+        for type_name, paths in projection.sealed_fields.items():
+            sealed[type_name] = (*sealed.get(type_name, ()), *paths)
+    every_projection = [OpeningEveryField(p, sealed) for p in projections]
     with (built_apart(system, tmp_path / "named.sqlite") as named,
           built_apart(system, tmp_path / "every.sqlite", every_projection) as every):
         # Then they are the same: no projection reads a field it does not name. The
@@ -258,6 +266,18 @@ def test_read_models_from_the_fields_each_projection_names_are_those_from_every_
         heir = "Hasan Mokodompit"  # a payee of the year's death claims
         assert heir in repr(snapshot(every, system.keyring))
         assert heir not in repr(snapshot(named, system.keyring))
+
+
+def test_a_projection_opening_what_another_copies_sealed_is_refused(system):
+    # Given the ledger's projections, and claims made to open every personal field
+    projections = [OpeningEveryField(p, {}) if p.name == "claims" else p
+                   for p in read_models(system.keyring)]
+
+    # When a runner is made to read the log for all of them, it is refused, naming what
+    # the participants copy sealed
+    with pytest.raises(ValueError, match=r"participants copies participant\.submitted\.v1 "
+                                         r"\['birth_date', 'full_name'\] sealed"):
+        ProjectionRunner(system.store, system.storage.db, projections)
 
 
 def claims_in(db, state_of) -> list:

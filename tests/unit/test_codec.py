@@ -193,3 +193,28 @@ def test_a_reader_that_leaves_personal_data_sealed_finds_a_v1_event_sealed_as_a_
     # then it gets the same, every personal field sealed (sealing is deterministic)
     assert old == new
     assert not [text for text in CLEAR_TEXT if text in msgspec.json.encode(old[0])]
+
+
+@pytest.mark.parametrize("event", [e for e in EVENTS
+                                   if isinstance(e, CandidateSubmitted | CandidateCorrected)],
+                         ids=lambda event: type(event).__name__)
+def test_a_reader_that_opens_only_the_nik_gets_a_birth_date_as_its_sealed_text(event):
+    # given a candidate's event as the log stores it
+    keyring = fresh_keyring()
+    type_name, state = EventCodec(keyring).encode(event, META)
+
+    # when a reader that opens only a candidate's NIK reads it
+    read, meta = EventCodec(keyring).decode(type_name, state,
+                                             {CandidateSubmitted.TYPE: (("nik",),)})
+
+    # then it is still the event's class, the NIK opened, and every other personal field
+    # (the birth date, which is not text, too) the sealed text the log holds
+    stored = msgspec.json.decode(state)["data"]
+    assert isinstance(read, type(event)) and meta == META
+    if isinstance(event, CandidateSubmitted):
+        assert read.nik == event.nik
+    for field in ("full_name", "birth_date", "mother_name", "address"):
+        assert getattr(read, field) == stored.get(field)
+    if event.birth_date is not None:
+        assert read.birth_date.startswith("pd1:")
+        assert keyring.unseal(read.birth_date) == event.birth_date.isoformat()

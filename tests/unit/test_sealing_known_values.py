@@ -80,3 +80,21 @@ def test_a_value_opened_again_is_the_same_and_an_altered_copy_still_does_not_ope
     assert first == second == NIK
     with pytest.raises(PersonalDataUnreadable):
         keyring.unseal(altered)
+
+
+def test_a_value_copied_sealed_is_the_text_sealing_gives_under_the_active_key():
+    # given a name sealed before a rotation, and one sealed after it
+    before = keyring_from(KEYS, "test keys").seal("Siti Nurhayati Mokodompit")
+    rotated_keys = rotated(KEYS)
+    after = keyring_from(rotated_keys, "rotated keys").seal("Warga Dua")
+
+    # when a read model copies both sealed, under the rotated keys
+    copying = keyring_from(rotated_keys, "rotated keys")
+    copied = [copying.resealed(before), copying.resealed(after)]
+
+    # then the newer is copied as it is, and the older is sealed again under the new key:
+    # each the text sealing its name afresh gives
+    afresh = keyring_from(rotated_keys, "rotated keys")
+    assert copied[1] is after
+    assert copied == [afresh.seal("Siti Nurhayati Mokodompit"), afresh.seal("Warga Dua")]
+    assert all(text.startswith("pd1:k2:") for text in copied)
