@@ -39,9 +39,6 @@ KEY_BYTES = 32
 _NONCE_BYTES = 12
 _CHECK_MESSAGE = b"pekerja-rentan-ledger key fingerprint"
 _NONCE_KEY_LABEL = b"pekerja-rentan-ledger synthetic nonce"
-_OPENED_GENERATION = 10_000
-"""Values ``unseal`` keeps for ``seal`` (see ``_keep_opened``): the newest up to this
-many, and the generation before them; at most twice as many in all."""
 _OPENED_MAX_CHARS = 200
 """Only values this short are kept: names, NIKs, dates, addresses; never a whole body."""
 _UNSEALED_MAX = 20_000
@@ -65,8 +62,6 @@ class Keyring:
                               for key_id, key in data_keys.items()}
         self._fingerprints["nik_hash_key"] = _fingerprint(nik_hash_key)
         self._nik_hmac = _Hmac(nik_hash_key)
-        self._opened: dict[str, str] = {}
-        self._opened_before: dict[str, str] = {}
         self._unsealed: dict[str, str] = {}
 
     @property
@@ -76,9 +71,6 @@ class Keyring:
         return dict(self._fingerprints)
 
     def seal(self, plaintext: str) -> str:
-        known = self._opened.get(plaintext) or self._opened_before.get(plaintext)
-        if known is not None:
-            return known
         value = plaintext.encode()
         nonce = self._nonce_hmac.digest(value)[:_NONCE_BYTES]
         sealed = self._active_cipher.encrypt(nonce, value, None)
@@ -113,8 +105,6 @@ class Keyring:
                 "the one it was sealed with, or the value was altered") from None
         if len(plaintext) <= _OPENED_MAX_CHARS:
             self._keep_unsealed(sealed, plaintext)
-            if key_id == self.active:
-                self._keep_opened(plaintext, raw)
         return plaintext
 
     def seal_bytes(self, data: bytes, context: bytes) -> bytes:
@@ -145,21 +135,6 @@ class Keyring:
 
     def nik_hash(self, nik: str) -> str:
         return self._nik_hmac.digest(nik.encode()).hex()
-
-    def _keep_opened(self, plaintext: str, raw: bytes) -> None:
-        """Keep what a value that opened under the active key seals to, for ``seal``: a
-        projection that reads an event and stores its NIK, name and birth date sealed
-        (participant_status) then pays a lookup per value, not an HMAC and an encryption.
-        It is exactly what ``seal`` would compute: the tag proves the bytes were sealed
-        with this key, which only ``seal`` does, with the nonce derived from the value
-        (re-encoded here, so the text is the canonical one). Bounded: when a generation
-        is full the one before it goes, and only the lookups that would have found
-        something pay. Two generations, not one emptied when full: a rebuild opens the
-        next batch while it seals this one, and emptying lost this batch's values."""
-        if len(self._opened) >= _OPENED_GENERATION:
-            self._opened_before, self._opened = self._opened, {}
-        self._opened[plaintext] = (self._active_prefix
-                                   + binascii.b2a_base64(raw, newline=False).decode())
 
     def _keep_unsealed(self, sealed: str, plaintext: str) -> None:
         """Remember what a value opened to: a log repeats the same sealed values (a NIK on

@@ -3,12 +3,11 @@
 Owns ``participant_status`` (one row per person), ``participant_reasons`` (why
 a candidate is not matched, one row per reason, for the backlog) and
 ``program_cohort_status`` (how many participants of each program cohort stand
-in each status). Personal data stays sealed here as in the log: the NIK is kept
-as its keyed hash (lookups, cross-program joins), its masked form (display) and
-sealed (billing needs it whole); name and birth date sealed, copied from the log
-without being opened (``Keyring.resealed``). A batch loads the
-rows it touches once (those of streams new in the batch cannot exist yet),
-evolves them in memory and writes them back in a few statements, which is what
+in each status). Personal data stays sealed here as in the log, copied as the log
+holds it (``Keyring.resealed``): the NIK sealed (billing needs it whole), beside its
+keyed hash (lookups, cross-program joins) and masked form (display); name and birth
+date sealed. A batch loads the rows it touches once (those of streams new in the batch
+cannot exist yet), evolves them in memory and writes them back in a few statements, which is what
 lets an import of tens of thousands of rows keep up with the log.
 """
 
@@ -51,13 +50,14 @@ class ParticipantsProjection:
     name = "participants"
     tables = ("participant_status", "participant_reasons", "program_cohort_status")
     indexed_for_readers: tuple[str, ...] = ("participant_status", "participant_reasons")
-    personal_fields: PersonalFields = {CandidateSubmitted.TYPE: (("nik",),)}
+    personal_fields: PersonalFields = {}
     sealed_fields: PersonalFields = {
-        CandidateSubmitted.TYPE: (("birth_date",), ("full_name",)),
+        CandidateSubmitted.TYPE: (("birth_date",), ("full_name",), ("nik",)),
         CandidateCorrected.TYPE: (("birth_date",), ("full_name",)),
     }
-    """Only the NIK is opened, for its hash and mask: a name and a birth date are copied
-    as the log's sealed text. Opening them cost a candidate's decoding half its time."""
+    """Copied as the log's sealed text: opening a name and a birth date (to seal them
+    again) cost a candidate's decoding half its time. The NIK is opened here, for its
+    hash and mask."""
     event_types = _PARTICIPANT_EVENTS
     by_stream = True  # a participant's rows fold its stream alone; the counts add up
     summed_tables = ("program_cohort_status",)
@@ -119,9 +119,10 @@ def _evolve(row: dict | None, pid: str, recorded: Recorded, keyring: Keyring) ->
     if isinstance(event, CandidateSubmitted):
         submissions = row["submissions"] + 1 if row else 1
         row = row or dict.fromkeys(COLUMNS)
+        nik = keyring.unseal(event.nik)
         row.update(participant_id=pid, program_id=event.program_id,
-                   nik_hash=keyring.nik_hash(event.nik), nik_masked=masked_nik(event.nik),
-                   nik_sealed=keyring.seal(event.nik),
+                   nik_hash=keyring.nik_hash(nik), nik_masked=masked_nik(nik),
+                   nik_sealed=keyring.resealed(event.nik),
                    full_name_sealed=keyring.resealed(event.full_name),
                    birth_date_sealed=keyring.resealed(event.birth_date),
                    sex=event.sex, village=event.village, submitted_by=event.submitted_by,

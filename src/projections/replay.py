@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from projections.runner import Projection
 
 
+SWAP_WORK_MEM = "128MB"
+"""What a swap's full join may hash in memory on PostgreSQL (per projection swapped)."""
+
+
 def opened_fields(projections: Iterable["Projection"]) -> PersonalFields:
     """The personal fields any of ``projections`` reads: what their log reads open. A
     field one of them copies sealed (``sealed_fields``) must stay so for all of them."""
@@ -104,6 +108,10 @@ def _replace_changed(tx: Tx, live: str, shadow: str, table: str, names: Sequence
     join of the two tables (two anti-joins read both twice: the swap of 466,000
     participants took 3 s), then only those rows deleted and written again."""
     changed = f"changed_{table}"
+    # Room to hash one side in memory (a million events' 443,000 participants take 200 MB
+    # of the 256 MB this gives with PostgreSQL's hash_mem_multiplier of 2): with the
+    # default 4 MB the join spilled to disk in 32 batches, 2.4 s against 1.6.
+    tx.execute(f"SET LOCAL work_mem = '{SWAP_WORK_MEM}'")
     tx.execute(
         f"CREATE TEMP TABLE {changed} ON COMMIT DROP AS SELECT "
         + ", ".join(f"COALESCE(l.{k}, s.{k}) AS {k}" for k in key)

@@ -276,7 +276,7 @@ def test_a_projection_opening_what_another_copies_sealed_is_refused(system):
     # When a runner is made to read the log for all of them, it is refused, naming what
     # the participants copy sealed
     with pytest.raises(ValueError, match=r"participants copies participant\.submitted\.v1 "
-                                         r"\['birth_date', 'full_name'\] sealed"):
+                                         r"\['birth_date', 'full_name', 'nik'\] sealed"):
         ProjectionRunner(system.store, system.storage.db, projections)
 
 
