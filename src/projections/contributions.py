@@ -39,6 +39,9 @@ MONTH_COLUMNS = ("program_id", "bill_id", "line_no", "period", "participant_id",
                  "nik_masked", "amount_idr", "rule_version", "flags")
 """What a bill line's month starts with; payment_ref, paid_on, refund_ref and refunded_on
 start NULL (their default), so they are left out of the bill's 35,000-row COPY."""
+MEMBER_COLUMNS = ("participant_id", "program_id", "nik_hash", "nik_masked", "base_period",
+                  "first_idx", "paid_mask", "covered_mask", "double_mask", "nik_shared")
+"""What a new member's months start with; end_idx and end_reason start NULL."""
 LINE_NIK_MASKED = "COALESCE(NULLIF(c.nik_masked, ''), s.nik_masked, '')"
 """A bill line's masked NIK, for a query over ``contribution_months c LEFT JOIN
 participant_status s`` on the participant: the one its file gave, else its member's (a
@@ -243,22 +246,30 @@ def _enrolled(tx: Tx, enrolled: list[tuple[str, ParticipantEnrolled]]) -> None:
                 "JOIN program_summary p ON p.program_id = s.program_id "
                 f"WHERE {condition}", params):
             people[row["participant_id"]] = row
+    latest = dict(enrolled)  # enrolled twice in a row: the second restarts the first
     rows = []
-    for participant_id, event in enrolled:
+    for participant_id, event in latest.items():
         person = people[participant_id]
         base = periods.of(date.fromisoformat(person["window_start"]))
         rows.append({"participant_id": participant_id, "program_id": person["program_id"],
                      "nik_hash": person["nik_hash"], "nik_masked": person["nik_masked"],
-                     "base": base, "first": _clamped(
-                         periods.months_from(base, periods.of(event.coverage_start)), 0)})
+                     "base_period": base, "first_idx": _clamped(
+                         periods.months_from(base, periods.of(event.coverage_start)), 0),
+                     "paid_mask": 0, "covered_mask": 0, "double_mask": 0, "nik_shared": 0})
+    members = set()
+    for chunk in chunks(sorted(latest)):
+        condition, params = tx.any_of("participant_id", chunk)
+        members.update(row["participant_id"] for row in tx.fetchall(
+            f"SELECT participant_id FROM member_months WHERE {condition}", params))
+    # New members in one COPY: an import enrolls thousands, and a statement a member
+    # cost more than the rest of their enrollment. A member enrolled again keeps the
+    # months already paid.
+    tx.insert_many("member_months", MEMBER_COLUMNS,
+                   [row for row in rows if row["participant_id"] not in members])
     tx.executemany(
-        "INSERT INTO member_months (participant_id, program_id, nik_hash, nik_masked, "
-        "base_period, first_idx, end_idx, end_reason, paid_mask, covered_mask, double_mask, "
-        "nik_shared) VALUES (:participant_id, :program_id, :nik_hash, :nik_masked, :base, "
-        ":first, NULL, NULL, 0, 0, 0, 0) "
-        "ON CONFLICT (participant_id) "
-        "DO UPDATE SET first_idx = excluded.first_idx, end_idx = NULL, end_reason = NULL",
-        rows)
+        "UPDATE member_months SET first_idx = :first_idx, end_idx = NULL, end_reason = NULL "
+        "WHERE participant_id = :participant_id",
+        [row for row in rows if row["participant_id"] in members])
     # Both sides look the batch's hashes up by index. A correlated EXISTS over all of
     # member_months let PostgreSQL hash-join the whole table whenever its statistics were
     # stale: 1.5-4 s per enrollment batch at two million members.
