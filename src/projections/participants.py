@@ -38,6 +38,7 @@ COLUMNS = (
 )
 STATUSES = ("awaiting_verification", "matched", "mismatched", "enrolled", "lapsed",
             "terminated")
+_EMPTY_ROW = dict.fromkeys(COLUMNS)
 _CORRECTABLE = ("sex", "village", "occupation", "cohort")
 _PARTICIPANT_EVENTS = (CandidateSubmitted, CandidateCorrected, VerificationRecorded,
                        ParticipantEnrolled, ParticipantLapsed, ParticipantTerminated)
@@ -114,39 +115,41 @@ def _load(tx: Tx, ids: list[str]) -> dict[str, dict]:
 
 
 def _evolve(row: dict | None, pid: str, recorded: Recorded, keyring: Keyring) -> dict:
-    """The row after ``recorded``, changed in place: rows are this batch's own copies."""
+    """The row after ``recorded``: a submission's a new dict (keeping what enrollment set),
+    the others' changed in place (rows are this batch's own copies). Items are set one by
+    one rather than by ``update(**...)``: a rebuild evolves a row per event."""
     event = recorded.event
     if isinstance(event, CandidateSubmitted):
-        submissions = row["submissions"] + 1 if row else 1
-        row = row or dict.fromkeys(COLUMNS)
         nik = keyring.unseal(event.nik)
-        row.update(participant_id=pid, program_id=event.program_id,
-                   nik_hash=keyring.nik_hash(nik), nik_masked=masked_nik(nik),
-                   nik_sealed=keyring.resealed(event.nik),
-                   full_name_sealed=keyring.resealed(event.full_name),
-                   birth_date_sealed=keyring.resealed(event.birth_date),
-                   sex=event.sex, village=event.village, submitted_by=event.submitted_by,
-                   occupation=event.occupation, cohort=event.cohort,
-                   status="awaiting_verification", name_score=None, submissions=submissions)
+        row = {**(row or _EMPTY_ROW), "participant_id": pid, "program_id": event.program_id,
+               "nik_hash": keyring.nik_hash(nik), "nik_masked": masked_nik(nik),
+               "nik_sealed": keyring.resealed(event.nik),
+               "full_name_sealed": keyring.resealed(event.full_name),
+               "birth_date_sealed": keyring.resealed(event.birth_date),
+               "sex": event.sex, "village": event.village, "submitted_by": event.submitted_by,
+               "occupation": event.occupation, "cohort": event.cohort,
+               "status": "awaiting_verification", "name_score": None,
+               "submissions": row["submissions"] + 1 if row else 1}
     elif isinstance(event, CandidateCorrected):
-        changes = {f: getattr(event, f) for f in _CORRECTABLE if getattr(event, f) is not None}
+        for field in _CORRECTABLE:
+            if (value := getattr(event, field)) is not None:
+                row[field] = value
         if event.full_name is not None:
-            changes["full_name_sealed"] = keyring.resealed(event.full_name)
+            row["full_name_sealed"] = keyring.resealed(event.full_name)
         if event.birth_date is not None:
-            changes["birth_date_sealed"] = keyring.resealed(event.birth_date)
-        row.update(changes, status="awaiting_verification", name_score=None)
+            row["birth_date_sealed"] = keyring.resealed(event.birth_date)
+        row["status"], row["name_score"] = "awaiting_verification", None
     elif isinstance(event, VerificationRecorded):
-        row.update(status=event.outcome, name_score=event.name_score)
+        row["status"], row["name_score"] = event.outcome, event.name_score
     elif isinstance(event, ParticipantEnrolled):
-        row.update(status="enrolled", kpj=event.kpj,
-                   coverage_start=event.coverage_start.isoformat(),
-                   enrollment_batch=event.batch)
+        row["status"], row["kpj"], row["enrollment_batch"] = "enrolled", event.kpj, event.batch
+        row["coverage_start"] = event.coverage_start.isoformat()
     elif isinstance(event, ParticipantLapsed):
-        row.update(status="lapsed")
+        row["status"] = "lapsed"
     elif isinstance(event, ParticipantTerminated):
-        row.update(status="terminated", termination_reason=event.reason,
-                   terminated_on=event.effective_date.isoformat())
-    row.update(version=recorded.version, updated_position=recorded.position)
+        row["status"], row["termination_reason"] = "terminated", event.reason
+        row["terminated_on"] = event.effective_date.isoformat()
+    row["version"], row["updated_position"] = recorded.version, recorded.position
     return row
 
 
