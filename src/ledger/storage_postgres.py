@@ -31,6 +31,10 @@ def to_psycopg(sql: str) -> str:
     return _NAMED_PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
+_COLUMN_TYPES: dict[str, dict[str, str]] = {}
+"""Per table a COPY wrote, its columns' types (``PostgresTx._column_types``)."""
+
+
 class PostgresTx:
     def __init__(self, cursor: Cursor) -> None:
         self._cursor = cursor
@@ -83,12 +87,31 @@ class PostgresTx:
 
     def _copy(self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
               ) -> None:
-        # A row's values picked in C, not a list built in Python (itemgetter of one
-        # column gives the value itself, not a tuple).
+        # Binary: psycopg writes a row in less than half the time it takes to format it
+        # as text, and the server parses less. A row's values picked in C, not a list
+        # built in Python (itemgetter of one column gives the value itself, not a tuple).
+        types = self._column_types(table)
         values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-        with self._cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        with self._cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN "
+                               "(FORMAT BINARY)") as copy:
+            copy.set_types([types[column] for column in columns])
             for row in rows:
                 copy.write_row(values(row))
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        """The table's column types, which binary COPY needs: looked up once per table a
+        process writes (a shadow or a stage has its live table's), as migrations, which
+        alone change them, run before the ledger's processes start."""
+        types = _COLUMN_TYPES.get(table)
+        if types is None:
+            self._cursor.execute("SELECT attname, format_type(atttypid, atttypmod) FROM "
+                                 "pg_attribute WHERE attrelid = to_regclass(%(table)s) "
+                                 "AND attnum > 0 AND NOT attisdropped", {"table": table})
+            types = {row["attname"]: row["format_type"] for row in self._cursor.fetchall()}
+            if not types:
+                raise LookupError(f"no table {table} to copy rows into")
+            _COLUMN_TYPES[table] = types
+        return types
 
 
 class PostgresDatabase:
