@@ -135,7 +135,7 @@ class EventCodec:
         self._keyring = keyring
         self._plans: dict[str, _Plan] = {}
         """Per type, the plan for the last reader's ``opened``: one reader reads many
-        events, and working the plan out again was a tenth of decoding a small event."""
+        events, and working the plan out per event was a third of decoding one."""
 
     def encode(self, event: Event, meta: EventMeta) -> tuple[str, bytes]:
         """Return the stored (type name, bytes) of an event."""

@@ -123,7 +123,8 @@ class Database(Protocol):
                       batch_size: int) -> Iterator[list[PositionRow]]:
         """The stored events up to position ``upto`` whose type is one of ``type_names``
         and whose stream falls in ``part`` (index, count: streams split by their id), in
-        global order, ``batch_size`` at a time: a rebuild lane's share of the log."""
+        global order, about ``batch_size`` at a time: a rebuild lane's share of the log.
+        No snapshot is held between batches (the rebuild writes meanwhile)."""
         ...
 
     def session(self) -> AbstractContextManager[Session]:

@@ -14,8 +14,11 @@ split into lanes, each replaying its share into shadows of its own:
   the participants there. That lane applies no event before the lanes it reads from
   have committed past it, and waits for them only when they have not.
 
-A lane reads only the types of event its projections apply and its part of the streams,
-from one cursor (``EventStore.read_log_part``), and writes through a session whose
+A lane reads only the types of event its projections apply and its part of the streams
+(``EventStore.read_log_part``: a window of positions a statement, no snapshot held
+between them, so that PostgreSQL prunes the row versions the replay leaves), applies an
+event that rewrites many rows (``bulk_types``: a payment) in a transaction of its own for
+the same reason, and writes through a session whose
 ``search_path`` puts its schema before the live one, so that the projections' own SQL
 writes the shadows while every other connection goes on with the live tables. Lanes are
 processes when the runner can open the ledger again in one (``reopen``), else threads.
