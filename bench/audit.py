@@ -31,7 +31,9 @@ Measured, each in a fresh child process:
     python bench/audit.py [--events 1000000] [--participants 35000] [--database-url URL]
     python bench/audit.py --keep NAME --measure as_of_budget as_of_breakdown --full-replay
 
-Prints one JSON object.
+Prints one JSON object, with the CPU seconds a fixed Python loop took before and after
+the measurements (``python_loop_cpu_s``): this machine's speed varies by half, so figures
+of different runs compare only beside it.
 """
 
 import argparse
@@ -72,6 +74,7 @@ from scratch import (
     in_child,
     kept_database,
     peak_rss_mb,
+    python_loop_cpu_s,
     scratch_database,
     server_cpu_s,
 )
@@ -96,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
         settings = Settings(database_url=url, data_dir=data_dir)  # one keyring for all
         setup = _kept_setup(settings, args, fresh)
         figures = {"benchmark": "audit", "events": setup["events_in_log"],
-                   "participants": args.participants}
+                   "participants": args.participants,
+                   "python_loop_cpu_s": {"before": python_loop_cpu_s()}}
         measures = {"raw_read": lambda: in_child(_raw_read, url),
                     "audit_verify": lambda: in_child(_audit_verify, settings),
                     "rebuild": lambda: in_child(_rebuild, settings),
@@ -105,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
                     "as_of_breakdown": lambda: in_child(_as_of_breakdown, settings)}
         for name in args.measure:
             figures[name] = measures[name]()
+        figures["python_loop_cpu_s"]["after"] = python_loop_cpu_s()
         figures["setup"] = setup
     figures["targets"] = TARGETS
     met = {"audit_verify_events_per_s": ("audit_verify", "events_per_s", True),

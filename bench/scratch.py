@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import re
 import resource
+import time
 import uuid
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
@@ -114,3 +115,13 @@ def server_cpu_s() -> float | None:
             fields = rest.split()
             total, found = total + sum(int(f) for f in fields[11:15]), True
     return round(total / tick, 2) if found else None
+
+
+def python_loop_cpu_s() -> float:
+    """CPU seconds a fixed pure-Python loop (20 million additions) takes here now: on
+    this shared machine such a loop took 1.8 times as long at one session's end as at
+    its start, so a benchmark's figures are read beside it."""
+    started, total = time.process_time(), 0
+    for number in range(20_000_000):
+        total += number
+    return round(time.process_time() - started, 2)
