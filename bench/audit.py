@@ -406,8 +406,11 @@ def _as_of_breakdown(settings: Settings) -> dict:
         store = system.store
         store.positions_of = timing("find_positions_s", store.positions_of)
         read_positions = timing("read_and_decode_s", store.read_positions)
-        store.read_positions = lambda positions: events.append(len(positions)) or read_positions(
-            positions)
+
+        def counted(positions, *args, **kwargs):
+            events.append(len(positions))
+            return read_positions(positions, *args, **kwargs)
+        store.read_positions = counted
         _, seconds = _timed(lambda: report_files.budget_report(
             system, PROGRAM, as_of=periods.of(utc_now().date())))
     parts = {name: round(value, 2) for name, value in sorted(spent.items())}
