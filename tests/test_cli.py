@@ -156,6 +156,25 @@ def test_a_projection_worker_follows_the_log_and_stops_cleanly_on_sigterm(tmp_pa
     assert "projection worker running" in errors
 
 
+def test_sigterm_arriving_inside_the_workers_wait_still_stops_it():
+    # Given a worker's stop event, and SIGTERM arriving while its loop is inside
+    # stop.wait, holding the event's lock (where it once caught a worker that then
+    # ignored every signal: about one CI run in four)
+    script = ("import signal\n"
+              "from ledger.cli import _stopped_by_signals\n"
+              "stop = _stopped_by_signals()\n"
+              "with stop._cond:\n"
+              "    signal.raise_signal(signal.SIGTERM)\n"
+              "print('stopped' if stop.wait(10) else 'still running')\n")
+
+    # When the process goes on from there
+    ended = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           timeout=30)
+
+    # Then the event was set and the process ended
+    assert (ended.returncode, ended.stdout) == (0, "stopped\n"), ended.stderr
+
+
 def test_checkpoints_kept_every_few_hours_follow_the_log_until_sigterm(tmp_path, db_url):
     # Given a program, and a checkpoint service keeping it every 3.6 seconds
     settings = Settings(database_url=db_url, data_dir=tmp_path / "data")

@@ -204,10 +204,26 @@ def projections_checkpoint(settings: Settings, args: argparse.Namespace) -> None
 
 
 def _stopped_by_signals() -> threading.Event:
-    """Set on SIGTERM (``docker compose stop``) or SIGINT (Ctrl-C)."""
+    """Set on SIGTERM (``docker compose stop``) or SIGINT (Ctrl-C).
+
+    Not by the signal handler: Python runs it in the main thread between two steps, and
+    when those steps are inside ``stop.wait``, which holds the event's lock around its
+    checks, ``stop.set`` waits for that lock forever (a worker looping every 50 ms was
+    caught there about once in four runs). The signal's number is written to a pipe
+    instead (``signal.set_wakeup_fd``, below Python), and a thread reading the pipe sets
+    the event, which waits only until the main thread lets go of the lock."""
     stop = threading.Event()
+    readable, writable = os.pipe()
+    os.set_blocking(writable, False)
+    signal.set_wakeup_fd(writable)
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda *_: None)  # not the default, which ends the process
+
+    def watch() -> None:
+        os.read(readable, 1)
+        stop.set()
+
+    threading.Thread(target=watch, name="signal-watch", daemon=True).start()
     return stop
 
 
