@@ -44,7 +44,14 @@ from ledger.collector import collecting_less
 from ledger.errors import RebuildUnderWay
 from ledger.storage import Database, Session, Tx
 from ledger.store import EventStore, Recorded
-from projections.replay import apply_batch, columns, key_columns, opened_fields
+from projections.replay import (
+    apply_batch,
+    before_bulk,
+    bulk_types,
+    columns,
+    key_columns,
+    opened_fields,
+)
 
 if TYPE_CHECKING:
     from projections.runner import Projection
@@ -226,7 +233,7 @@ def _run_lane(tools: Tools, plan: Plan, index: int, upto: int, batch_size: int,
     by_name = {p.name: p for p in projections}
     chosen = [by_name[name] for name in lane.projections]
     types = tuple({cls for p in chosen for cls in p.event_types})
-    bulk = tuple({cls for p in chosen for cls in p.bulk_types})
+    bulk = bulk_types(chosen)
     with db.session() as session:
         with session.transaction() as tx:
             tx.execute(f"SET search_path = {lane.schema}, {plan.live}")
@@ -242,23 +249,12 @@ def _run_lane(tools: Tools, plan: Plan, index: int, upto: int, batch_size: int,
                 ready = _passed(progress, lane.waits_for, batch[0].position, failed)
                 cut = bisect.bisect_right(batch, ready, key=_position)
                 if bulk:
-                    cut = _before_bulk(batch, cut, bulk)
+                    cut = before_bulk(batch, cut, bulk)
                 with session.transaction() as tx:
                     apply_batch(tx, chosen, batch[:cut])
                 progress[index].value = batch[cut - 1].position
                 batch = batch[cut:]
     progress[index].value = upto
-
-
-def _before_bulk(batch: list[Recorded], cut: int, bulk: tuple[type, ...]) -> int:
-    """Where the transaction applying ``batch[:cut]`` ends so that an event of ``bulk``
-    has one of its own: a year's payments, each rewriting every member's months, in one
-    transaction left every row twelve versions (none can be pruned before the commit),
-    which grew the table fivefold and cost PostgreSQL three times the work."""
-    for at in range(cut):
-        if isinstance(batch[at].event, bulk):
-            return at or 1
-    return cut
 
 
 def _create_shadow(tx: Tx, live: str, schema: str, table: str, indexed: bool) -> None:

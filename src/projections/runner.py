@@ -33,7 +33,14 @@ from ledger.events import Event, PersonalFields
 from ledger.storage import Database, Session, Tx
 from ledger.store import EventStore, Recorded
 from projections import lanes
-from projections.replay import apply_batch, opened_fields, read_ahead, replace_rows
+from projections.replay import (
+    apply_batch,
+    before_bulk,
+    bulk_types,
+    opened_fields,
+    read_ahead,
+    replace_rows,
+)
 
 FIRST_POLL_S = 0.002
 LAST_POLL_S = 0.05
@@ -68,8 +75,9 @@ class Projection(Protocol):
     """The projections whose tables ``apply`` reads: it applies a batch after them."""
     bulk_types: tuple[type[Event], ...]
     """Events of ``event_types`` that each rewrite many rows (a payment: every member's
-    months): a rebuild's lane applies each in a transaction of its own, so that the row
-    versions one leaves are pruned before the next rewrites the same rows."""
+    months): on PostgreSQL a rebuild's lane and a catch-up apply each in a transaction of
+    its own, so that the row versions one leaves are pruned before the next rewrites the
+    same rows."""
 
     def apply(self, tx: Tx, batch: Sequence[Recorded]) -> None: ...
 
@@ -218,6 +226,10 @@ class ProjectionRunner:
         pooled connection while waiting for another. While another runner holds the
         positions, wait for its commit instead of reading a batch it is applying."""
         applied, wait_s = 0, FIRST_POLL_S
+        # On PostgreSQL a payment gets a transaction of its own, as in a rebuild's lanes:
+        # a catch-up after a worker's downtime meets a year's payments in a few batches.
+        # SQLite keeps no row versions, and a commit more costs it a write of its own.
+        bulk = bulk_types(projections) if self._db.dialect == "postgresql" else ()
         while True:
             seen = self._positions_of(projections)
             start = min(seen.values())
@@ -230,16 +242,21 @@ class ProjectionRunner:
             batch = self._store.read_log(start, self._batch_size, upto, opened=self._opened)
             if not batch:
                 return applied
-            with self._db.transaction() as tx:
-                locked = self._try_lock_positions(tx, projections)
-                if locked != seen:
-                    continue  # another runner applied some of it, or is applying: look again
-                for projection in projections:
-                    unseen = [r for r in batch if r.position > locked[projection.name]]
-                    if unseen:
-                        projection.apply(tx, unseen)
-                        self._set_position(tx, projection.name, unseen[-1].position)
-            applied, wait_s = applied + len(batch), FIRST_POLL_S
+            while batch:
+                cut = before_bulk(batch, len(batch), bulk)
+                with self._db.transaction() as tx:
+                    locked = self._try_lock_positions(tx, projections)
+                    if locked != seen:
+                        break  # another runner applied some of it, or is applying: look again
+                    for projection in projections:
+                        unseen = [r for r in batch[:cut] if r.position > locked[projection.name]]
+                        if unseen:
+                            projection.apply(tx, unseen)
+                            self._set_position(tx, projection.name, unseen[-1].position)
+                seen = {name: max(position, batch[cut - 1].position)
+                        for name, position in seen.items()}
+                applied, wait_s = applied + cut, FIRST_POLL_S
+                batch = batch[cut:]
 
     def _positions_of(self, projections: Sequence[Projection]) -> dict[str, int]:
         """The projections' positions; their rows are made on a runner's first catch-up,

@@ -16,6 +16,7 @@ from ledger.service import Actor
 from ledger.settings import Settings
 from ledger.system import System, open_system, read_models
 from projections import runner, views
+from tests.projections.wrapping import Wrapped
 from tests.unit.scenario import KOTAMOBAGU_OPENED, siti
 
 CLERK = Actor("clerk-1", "enrollment_clerk")
@@ -128,13 +129,11 @@ def catching_up(system) -> tuple[threading.Thread, list[int]]:
     return reader, applied
 
 
-class Paused:
+class Paused(Wrapped):
     """A projection that, applying a batch, waits until the test lets it go on."""
 
     def __init__(self, projection) -> None:
-        self.name, self.tables, self._projection = projection.name, projection.tables, projection
-        self.personal_fields = projection.personal_fields
-        self.sealed_fields = projection.sealed_fields
+        super().__init__(projection)
         self.applying, self.go_on = threading.Event(), threading.Event()
 
     def apply(self, tx, batch) -> None:

@@ -28,6 +28,7 @@ from tests.projections.test_rebuild_swap import (
     built_from_scratch,
     read_models_now,
 )
+from tests.projections.wrapping import KeepingItsTransactions, Wrapped
 
 LOCK = "SELECT pg_advisory_lock(hashtextextended('ledger projections rebuild', 0))"
 
@@ -76,37 +77,12 @@ def test_lanes_in_processes_rebuild_what_the_log_gives(pg_system, tmp_path):
     assert shadows_left(pg_system) == []
 
 
-class Wrapped:
-    """A projection passed on, declaring what it declares."""
-
-    def __init__(self, projection) -> None:
-        self._projection = projection
-        for name in ("name", "tables", "personal_fields", "sealed_fields", "indexed_for_readers",
-                     "event_types", "by_stream", "summed_tables", "reads_from", "bulk_types"):
-            setattr(self, name, getattr(projection, name))
-
-    def apply(self, tx, batch) -> None:
-        self._projection.apply(tx, batch)
-
-
 class FailingOnAnEnrollment(Wrapped):
     """The participants projection, failing when it meets an enrollment."""
 
     def apply(self, tx, batch) -> None:
         if any(type(r.event).__name__ == "ParticipantEnrolled" for r in batch):
             raise RuntimeError("the projection failed on an enrollment")
-        self._projection.apply(tx, batch)
-
-
-class KeepingItsTransactions(Wrapped):
-    """A projection that keeps the names of the events each transaction gave it."""
-
-    def __init__(self, projection) -> None:
-        super().__init__(projection)
-        self.transactions: list[list[str]] = []
-
-    def apply(self, tx, batch) -> None:
-        self.transactions.append([type(r.event).__name__ for r in batch])
         self._projection.apply(tx, batch)
 
 

@@ -39,6 +39,7 @@ from ledger.system import open_system, read_models
 from projections.claims import SUMMARY_COLUMNS, decode_state, opened_state
 from projections.runner import ProjectionRunner
 from tests.projections import test_contributions_rebuild as contributions
+from tests.projections.wrapping import Wrapped
 from tests.service.test_claims import OFFICER
 from tests.service.test_contributions import CLERK, FINANCE, PEOPLE, PROGRAM, enroll_people
 from tests.service.test_ledger_service import registry_knowing
@@ -224,13 +225,12 @@ def built_apart(system, path, projections=None):
         storage.close()
 
 
-class OpeningEveryField:
+class OpeningEveryField(Wrapped):
     """A projection given every personal field opened, whatever it names, but those the
     projections copy sealed (``sealed``)."""
 
     def __init__(self, projection, sealed: PersonalFields) -> None:
-        self.name, self.tables, self.apply = projection.name, projection.tables, projection.apply
-        self.sealed_fields = projection.sealed_fields
+        super().__init__(projection)
         self.personal_fields = {
             type_name: tuple(p for p in paths if p not in sealed.get(type_name, ()))
             for type_name, paths in PERSONAL_FIELDS.items()}

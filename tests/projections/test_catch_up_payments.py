@@ -1,0 +1,54 @@
+"""A catch-up on PostgreSQL applies each bill and payment in a transaction of its own, as a
+rebuild's lanes do: a worker back from downtime meets a year's payments in a few batches,
+and each rewrites every member's months."""
+
+import pytest
+
+from ledger.settings import Settings
+from ledger.system import open_system, read_models
+from projections.runner import ProjectionRunner
+from tests.projections.test_rebuild_swap import (
+    PROGRAM,
+    a_year,
+    built_from_scratch,
+    read_models_now,
+)
+from tests.projections.wrapping import KeepingItsTransactions
+
+
+@pytest.fixture
+def pg_system(pg_url, tmp_path):
+    with open_system(Settings(database_url=pg_url, data_dir=tmp_path)) as system:
+        yield system
+
+
+def test_a_catch_up_after_downtime_gives_each_bill_and_payment_a_transaction(pg_system,
+                                                                             tmp_path):
+    # Given a program's year, and read models emptied back to the log's start, as if the
+    # worker had been down all year
+    a_year(pg_system, PROGRAM)
+    with pg_system.storage.db.transaction() as tx:
+        for projection in read_models(pg_system.keyring):
+            for table in projection.tables:
+                tx.execute(f"DELETE FROM {table}")
+        tx.execute("UPDATE projection_positions SET position = 0")
+    logged = [type(r.event).__name__ for r in pg_system.store.read_log(0, 1000)]
+    bills_and_payments = logged.count("BillIssued") + logged.count("PaymentRecorded")
+    keeping = KeepingItsTransactions(next(p for p in read_models(pg_system.keyring)
+                                          if p.name == "contributions"))
+    projections = [keeping if p.name == "contributions" else p
+                   for p in read_models(pg_system.keyring)]
+    runner = ProjectionRunner(pg_system.store, pg_system.storage.db, projections,
+                              batch_size=1000)
+
+    # When a runner catches up, in batches that could hold the whole year
+    applied = runner.catch_up()
+
+    # Then every bill and every payment had a transaction to itself, every event was
+    # applied once, and the read models are what the log gives
+    wide = [names for names in keeping.transactions
+            if {"BillIssued", "PaymentRecorded"} & set(names)]
+    assert bills_and_payments >= 8
+    assert [len(names) for names in wide] == [1] * bills_and_payments
+    assert applied == pg_system.store.head()
+    assert read_models_now(pg_system) == built_from_scratch(pg_system, tmp_path)
