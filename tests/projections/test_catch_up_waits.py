@@ -98,7 +98,7 @@ def test_a_catch_up_waits_for_the_runner_holding_the_positions_without_queueing(
 
         # When a read catches up meanwhile
         reader, applied = catching_up(system)
-        polled.wait()
+        assert polled.wait(30), "the read never looked again"
 
         # Then it is waiting by looking again, not in the lock's queue
         assert reader.is_alive()
@@ -155,12 +155,12 @@ def test_a_catch_up_applies_nothing_that_another_runner_applied_while_it_waited(
     by_worker: list[int] = []
     working = threading.Thread(target=lambda: by_worker.append(worker.catch_up()))
     working.start()
-    paused.applying.wait()
+    assert paused.applying.wait(30), "the worker never began applying"
     polled = polls_seen(monkeypatch)
 
     # When a read catches up meanwhile, and the worker then finishes
     reader, applied = catching_up(system)
-    polled.wait()
+    assert polled.wait(30), "the read never looked again"
     paused.go_on.set()
     working.join()
     reader.join()
