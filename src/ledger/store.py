@@ -96,11 +96,14 @@ class EventStore:
             ) from None
 
     def read_log(self, after: int, limit: int, upto: int | None = None,
-                 opened: PersonalFields = PERSONAL_FIELDS) -> list[Recorded]:
+                 opened: PersonalFields = PERSONAL_FIELDS,
+                 types: tuple[type[Event], ...] = ()) -> list[Recorded]:
         """Events in global order with positions in (after, upto], at most ``limit``; with
-        the personal fields of ``opened`` opened (``EventCodec.decode``)."""
+        the personal fields of ``opened`` opened (``EventCodec.decode``); only those of
+        ``types`` when given (the others are never decoded)."""
         notifications = self._recorder.select_notifications(
-            start=after, limit=limit, stop=upto, inclusive_of_start=False
+            start=after, limit=limit, stop=upto, topics=type_names(types) if types else (),
+            inclusive_of_start=False
         )
         return [
             self._recorded(n.id, n.originator_id, n.originator_version, n.topic, n.state,

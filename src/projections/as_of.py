@@ -48,7 +48,7 @@ from ledger import claim, periods, program
 from ledger.claim import Claim
 from ledger.collector import collecting_less
 from ledger.errors import InvalidInput
-from ledger.events import PERSONAL_FIELDS, PersonalFields
+from ledger.events import PERSONAL_FIELDS, Event, PersonalFields
 from ledger.service import utc_now
 from ledger.storage import Database, Tx, open_storage
 from ledger.store import EventStore, Recorded
@@ -147,7 +147,10 @@ class StreamsLog:
         self._positions = store.positions_of(streams, upto, after)
 
     def read_log(self, after: int, limit: int, upto: int | None = None,
-                 opened: PersonalFields = PERSONAL_FIELDS) -> list[Recorded]:
+                 opened: PersonalFields = PERSONAL_FIELDS,
+                 types: tuple[type[Event], ...] = ()) -> list[Recorded]:
+        # Every event of the streams, whatever ``types`` asks for: the projections pass
+        # over those they do not apply, as they did before the runner asked for types.
         start = bisect_right(self._positions, after)
         stop = len(self._positions) if upto is None else bisect_right(self._positions, upto)
         return self._store.read_positions(self._positions[start:min(stop, start + limit)],

@@ -106,7 +106,8 @@ class ProjectionRunner:
         """Bring every projection (or those named in ``only``: the ones a read needs) to
         the log head as it is now (or to ``upto``), so that a read after it sees every
         write acknowledged before the call; return how many log events this runner
-        applied (events another runner applied meanwhile are not counted). Projections at
+        applied (events another runner applied meanwhile are not counted, nor those of
+        types none of the projections applies, which are not read at all). Projections at
         the same position share each read. A projection that reads another's tables
         (contributions reads the programs' and participants') must not be named without
         them: it would apply events before they do."""
@@ -164,7 +165,9 @@ class ProjectionRunner:
             with ThreadPoolExecutor(len(chosen), thread_name_prefix="rebuild-swap") as pool:
                 for swapped in [pool.submit(self._swap_in, p, plan, upto) for p in chosen]:
                     swapped.result()
-        return upto + self.catch_up(), swap_started
+        head = self._store.head()
+        self.catch_up(upto=head)  # counts only the events it read: the positions say more
+        return head, swap_started
 
     def _swap_in(self, projection: Projection, plan: lanes.Plan, upto: int) -> None:
         """One projection's shadows swapped in, in a transaction of its own: the others'
@@ -230,6 +233,7 @@ class ProjectionRunner:
         # a catch-up after a worker's downtime meets a year's payments in a few batches.
         # SQLite keeps no row versions, and a commit more costs it a write of its own.
         bulk = bulk_types(projections) if self._db.dialect == "postgresql" else ()
+        types = tuple({cls for projection in projections for cls in projection.event_types})
         while True:
             seen = self._positions_of(projections)
             start = min(seen.values())
@@ -239,24 +243,28 @@ class ProjectionRunner:
                 time.sleep(wait_s)
                 wait_s = min(wait_s * 2, LAST_POLL_S)
                 continue
-            batch = self._store.read_log(start, self._batch_size, upto, opened=self._opened)
-            if not batch:
-                return applied
-            while batch:
+            batch = self._store.read_log(start, self._batch_size, upto, opened=self._opened,
+                                         types=types)
+            # Only the events the projections apply are read and decoded (a claim's read
+            # skips an import's thousands of submissions); their positions pass the rest.
+            reached = batch[-1].position if len(batch) == self._batch_size else upto
+            while True:
                 cut = before_bulk(batch, len(batch), bulk)
+                part, batch = batch[:cut], batch[cut:]
+                last = part[-1].position if batch else reached
                 with self._db.transaction() as tx:
                     locked = self._try_lock_positions(tx, projections)
                     if locked != seen:
                         break  # another runner applied some of it, or is applying: look again
                     for projection in projections:
-                        unseen = [r for r in batch[:cut] if r.position > locked[projection.name]]
-                        if unseen:
+                        if unseen := [r for r in part if r.position > locked[projection.name]]:
                             projection.apply(tx, unseen)
-                            self._set_position(tx, projection.name, unseen[-1].position)
-                seen = {name: max(position, batch[cut - 1].position)
-                        for name, position in seen.items()}
-                applied, wait_s = applied + cut, FIRST_POLL_S
-                batch = batch[cut:]
+                        if locked[projection.name] < last:
+                            self._set_position(tx, projection.name, last)
+                seen = {name: max(position, last) for name, position in seen.items()}
+                applied, wait_s = applied + len(part), FIRST_POLL_S
+                if not batch:
+                    break
 
     def _positions_of(self, projections: Sequence[Projection]) -> dict[str, int]:
         """The projections' positions; their rows are made on a runner's first catch-up,

@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from ledger.program import OpenProgram
+from ledger.program import OpenProgram, ReviseQuota
 from ledger.service import Actor
 from ledger.settings import Settings
 from ledger.system import System, open_system, read_models
@@ -83,6 +83,26 @@ def test_a_read_of_one_stream_catches_up_to_that_stream_s_last_event_not_the_hea
     assert system.projections.positions()["participants"] == head - 1
     assert views.participant(system.storage.db, PROGRAM, str(siti_id))["submissions"] == 1
     assert len(views.participants(system.storage.db, PROGRAM)) == 1
+
+
+def test_a_catch_up_reads_only_the_events_its_projections_apply_and_passes_the_rest(system):
+    # Given a submission and then a revision of the program's quota, neither applied yet
+    system.ledger.submit(PROGRAM, siti(), CLERK)
+    system.ledger.revise_quota(PROGRAM, ReviseQuota(quota_total=8000, reason="APBD-P",
+                                                    revision_ref="Perda 7/2024"), CLERK)
+    head = system.store.head()
+
+    # When the programs projection alone is caught up
+    applied = system.projections.catch_up(only=("programs",))
+
+    # Then it read the revision and not the submission, which it does not apply, and it
+    # stands at the head past both
+    assert applied == 1
+    assert system.projections.positions()["programs"] == head
+    assert views.program_summary(system.storage.db, PROGRAM)["quota_total"] == 8000
+    # And the participants, caught up next, still get the submission they apply
+    assert system.projections.catch_up(only=("participants",)) == 1
+    assert [row["submissions"] for row in views.participants(system.storage.db, PROGRAM)] == [1]
 
 
 @pytest.mark.postgres
