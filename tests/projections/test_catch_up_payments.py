@@ -6,14 +6,17 @@ import pytest
 
 from ledger.settings import Settings
 from ledger.system import open_system, read_models
-from projections.runner import ProjectionRunner
 from tests.projections.test_rebuild_swap import (
     PROGRAM,
     a_year,
     built_from_scratch,
     read_models_now,
 )
-from tests.projections.wrapping import KeepingItsTransactions
+from tests.projections.wrapping import (
+    bills_and_payments,
+    keeping_contributions,
+    sizes_with_a_bill_or_payment,
+)
 
 
 @pytest.fixture
@@ -32,25 +35,16 @@ def test_a_catch_up_after_downtime_gives_each_bill_and_payment_a_transaction(pg_
             for table in projection.tables:
                 tx.execute(f"DELETE FROM {table}")
         tx.execute("UPDATE projection_positions SET position = 0")
-    logged = [type(r.event).__name__ for r in pg_system.store.read_log(0, 1000)]
-    bills_and_payments = logged.count("BillIssued") + logged.count("PaymentRecorded")
-    keeping = KeepingItsTransactions(next(p for p in read_models(pg_system.keyring)
-                                          if p.name == "contributions"))
-    projections = [keeping if p.name == "contributions" else p
-                   for p in read_models(pg_system.keyring)]
-    runner = ProjectionRunner(pg_system.store, pg_system.storage.db, projections,
-                              batch_size=1000)
+    runner, keeping = keeping_contributions(pg_system)
 
     # When a runner catches up, in batches that could hold the whole year
     applied = runner.catch_up()
 
     # Then every bill and every payment had a transaction to itself, every event the
     # projections apply was applied once, and the read models are what the log gives
-    wide = [names for names in keeping.transactions
-            if {"BillIssued", "PaymentRecorded"} & set(names)]
-    assert bills_and_payments >= 8
-    assert [len(names) for names in wide] == [1] * bills_and_payments
-    named = {cls for p in projections for cls in p.event_types}
+    assert bills_and_payments(pg_system) >= 8
+    assert sizes_with_a_bill_or_payment(keeping) == [1] * bills_and_payments(pg_system)
+    named = {cls for p in read_models(pg_system.keyring) for cls in p.event_types}
     assert applied == sum(1 for r in pg_system.store.read_log(0, 1000)
                           if isinstance(r.event, tuple(named)))
     assert set(runner.positions().values()) == {pg_system.store.head()}

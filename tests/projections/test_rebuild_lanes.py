@@ -28,7 +28,12 @@ from tests.projections.test_rebuild_swap import (
     built_from_scratch,
     read_models_now,
 )
-from tests.projections.wrapping import KeepingItsTransactions, Wrapped
+from tests.projections.wrapping import (
+    Wrapped,
+    bills_and_payments,
+    keeping_contributions,
+    sizes_with_a_bill_or_payment,
+)
 
 LOCK = "SELECT pg_advisory_lock(hashtextextended('ledger projections rebuild', 0))"
 
@@ -115,24 +120,15 @@ def test_each_bill_and_payment_is_replayed_in_a_transaction_of_its_own(pg_system
     # Given a program's year of bills and their payments, and a contributions projection
     # that keeps what each of its transactions held
     a_year(pg_system, PROGRAM)
-    logged = [type(r.event).__name__ for r in pg_system.store.read_log(0, 1000)]
-    bills_and_payments = logged.count("BillIssued") + logged.count("PaymentRecorded")
-    keeping = KeepingItsTransactions(next(p for p in read_models(pg_system.keyring)
-                                          if p.name == "contributions"))
-    projections = [keeping if p.name == "contributions" else p
-                   for p in read_models(pg_system.keyring)]
-    runner = ProjectionRunner(pg_system.store, pg_system.storage.db, projections,
-                              batch_size=1000)
+    runner, keeping = keeping_contributions(pg_system)
 
     # When every read model is rebuilt, in batches that could hold the whole year
     runner.rebuild()
 
     # Then every bill and every payment had a transaction to itself (the members' months
     # each rewrites are pruned before the next), and the read models are what the log gives
-    wide = [names for names in keeping.transactions
-            if {"BillIssued", "PaymentRecorded"} & set(names)]
-    assert bills_and_payments >= 8
-    assert [len(names) for names in wide] == [1] * bills_and_payments
+    assert bills_and_payments(pg_system) >= 8
+    assert sizes_with_a_bill_or_payment(keeping) == [1] * bills_and_payments(pg_system)
     assert read_models_now(pg_system) == built_from_scratch(pg_system, tmp_path)
 
 

@@ -249,9 +249,9 @@ class ReadingEveryType(Wrapped):
 
 EVERY_KIND = [*A_YEAR, ("bill", 4, 0), ("pay_all", 4, 2), ("die", 3, 2), ("refund", 4, 2),
               ("jkk", 5, 0), ("reject", 5, 2), ("bill", 5, 0), ("pay_all", 5, 1),
-              ("reverse", 5, 1), ("lapses", 5, 0), ("correct", 1, 1), ("close", 5, 0),
-              ("reopen", 5, 0), ("revise_budget", 3, 0)]
-"""A year with an event of every type a projection applies (a test checks that it has)."""
+              ("reverse", 5, 1), ("correct", 1, 1), ("close", 5, 0), ("reopen", 5, 0),
+              ("revise_budget", 3, 0)]
+"""A year with an event of every type a projection applies but a lapse (a test checks)."""
 
 
 def test_read_models_from_the_types_each_projection_names_are_those_from_every_event(
@@ -260,6 +260,9 @@ def test_read_models_from_the_types_each_projection_names_are_those_from_every_e
     history = History(system, PROGRAM)
     for step in EVERY_KIND:
         history.run(*step)
+    # Which member a single line's payment settled follows the random participant ids,
+    # and with it who has lapsed by August; by December, someone has.
+    system.contributions.record_lapses(PROGRAM, date(2024, 12, 28), FINANCE)
     logged = {type(r.event) for r in system.store.read_log(0, 1000)}
     named = {cls for p in read_models(system.keyring) for cls in p.event_types}
     assert named <= logged, sorted(cls.__name__ for cls in named - logged)

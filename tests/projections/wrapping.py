@@ -1,5 +1,8 @@
 """Projections passed on by tests, declaring what the wrapped one declares."""
 
+from ledger.system import read_models
+from projections.runner import ProjectionRunner
+
 
 class Wrapped:
     """A projection passed on, declaring what it declares."""
@@ -24,3 +27,25 @@ class KeepingItsTransactions(Wrapped):
     def apply(self, tx, batch) -> None:
         self.transactions.append([type(r.event).__name__ for r in batch])
         self._projection.apply(tx, batch)
+
+
+def keeping_contributions(system) -> tuple[ProjectionRunner, KeepingItsTransactions]:
+    """A runner of the ledger's projections, in batches that could hold a year of one
+    program, whose contributions projection keeps what each of its transactions held."""
+    keeping = KeepingItsTransactions(next(p for p in read_models(system.keyring)
+                                          if p.name == "contributions"))
+    projections = [keeping if p.name == "contributions" else p
+                   for p in read_models(system.keyring)]
+    return ProjectionRunner(system.store, system.storage.db, projections,
+                            batch_size=1000), keeping
+
+
+def bills_and_payments(system) -> int:
+    logged = [type(r.event).__name__ for r in system.store.read_log(0, 1000)]
+    return logged.count("BillIssued") + logged.count("PaymentRecorded")
+
+
+def sizes_with_a_bill_or_payment(keeping: KeepingItsTransactions) -> list[int]:
+    """How many events each transaction that held a bill or a payment held."""
+    return [len(names) for names in keeping.transactions
+            if {"BillIssued", "PaymentRecorded"} & set(names)]
