@@ -49,6 +49,7 @@ from projections.replay import (
     before_bulk,
     bulk_types,
     columns,
+    event_types,
     key_columns,
     opened_fields,
 )
@@ -232,7 +233,7 @@ def _run_lane(tools: Tools, plan: Plan, index: int, upto: int, batch_size: int,
     lane = plan.lanes[index]
     by_name = {p.name: p for p in projections}
     chosen = [by_name[name] for name in lane.projections]
-    types = tuple({cls for p in chosen for cls in p.event_types})
+    types = event_types(chosen)
     bulk = bulk_types(chosen)
     with db.session() as session:
         with session.transaction() as tx:

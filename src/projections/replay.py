@@ -73,6 +73,11 @@ def read_ahead(batches: Iterator[list[Recorded]]) -> Iterator[list[Recorded]]:
         reader.join()
 
 
+def event_types(projections: Iterable["Projection"]) -> tuple[type, ...]:
+    """The events any of ``projections`` applies: what their log reads ask for."""
+    return tuple({cls for projection in projections for cls in projection.event_types})
+
+
 def bulk_types(projections: Iterable["Projection"]) -> tuple[type, ...]:
     return tuple({cls for projection in projections for cls in projection.bulk_types})
 

@@ -37,6 +37,7 @@ from projections.replay import (
     apply_batch,
     before_bulk,
     bulk_types,
+    event_types,
     opened_fields,
     read_ahead,
     replace_rows,
@@ -186,7 +187,7 @@ class ProjectionRunner:
         transaction with the positions locked, apply what was appended meanwhile and swap."""
         tables = [table for projection in chosen for table in projection.tables]
         unindexed = {table for projection in chosen for table in projection.indexed_for_readers}
-        types = tuple({cls for projection in chosen for cls in projection.event_types})
+        types = event_types(chosen)
         upto = self._store.head()
         with self._db.session() as session:
             _create_shadows(session, tables, unindexed)
@@ -233,7 +234,7 @@ class ProjectionRunner:
         # a catch-up after a worker's downtime meets a year's payments in a few batches.
         # SQLite keeps no row versions, and a commit more costs it a write of its own.
         bulk = bulk_types(projections) if self._db.dialect == "postgresql" else ()
-        types = tuple({cls for projection in projections for cls in projection.event_types})
+        types = event_types(projections)
         while True:
             seen = self._positions_of(projections)
             start = min(seen.values())
