@@ -248,9 +248,7 @@ def _run_lane(tools: Tools, plan: Plan, index: int, upto: int, batch_size: int,
                 # early in the log is applied as soon as they pass it, not when they
                 # pass the batch's last event, which may be near the log's end.
                 ready = _passed(progress, lane.waits_for, batch[0].position, failed)
-                cut = bisect.bisect_right(batch, ready, key=_position)
-                if bulk:
-                    cut = before_bulk(batch, cut, bulk)
+                cut = before_bulk(batch, bisect.bisect_right(batch, ready, key=_position), bulk)
                 with session.transaction() as tx:
                     apply_batch(tx, chosen, batch[:cut])
                 progress[index].value = batch[cut - 1].position

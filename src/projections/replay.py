@@ -87,6 +87,8 @@ def before_bulk(batch: Sequence[Recorded], cut: int, bulk: tuple[type, ...]) -> 
     has one of its own: a year's payments, each rewriting every member's months, in one
     transaction left every row twelve versions (none can be pruned before the commit),
     which grew the table fivefold and cost PostgreSQL three times the work."""
+    if not bulk:
+        return cut
     for at in range(cut):
         if isinstance(batch[at].event, bulk):
             return at or 1

@@ -6,6 +6,7 @@ import pytest
 
 from ledger.settings import Settings
 from ledger.system import open_system, read_models
+from projections.replay import event_types
 from tests.projections.test_rebuild_swap import (
     PROGRAM,
     a_year,
@@ -44,8 +45,8 @@ def test_a_catch_up_after_downtime_gives_each_bill_and_payment_a_transaction(pg_
     # projections apply was applied once, and the read models are what the log gives
     assert bills_and_payments(pg_system) >= 8
     assert sizes_with_a_bill_or_payment(keeping) == [1] * bills_and_payments(pg_system)
-    named = {cls for p in read_models(pg_system.keyring) for cls in p.event_types}
+    named = event_types(read_models(pg_system.keyring))
     assert applied == sum(1 for r in pg_system.store.read_log(0, 1000)
-                          if isinstance(r.event, tuple(named)))
+                          if isinstance(r.event, named))
     assert set(runner.positions().values()) == {pg_system.store.head()}
     assert read_models_now(pg_system) == built_from_scratch(pg_system, tmp_path)
